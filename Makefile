@@ -1,0 +1,39 @@
+# The two commands: `make run` (set up and run the main job) and `make test` (set up and pass the tests).
+# Both bootstrap from a fresh clone; a second run with nothing changed installs nothing.
+
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.dda-installed
+WEB_STAMP := web/dist/.built
+
+.PHONY: run test lint unit web bench clean services
+
+run: $(STAMP) web
+	$(BIN)/dda doctor
+
+test: $(STAMP) web services lint
+	$(BIN)/pytest
+
+lint: $(STAMP)
+	$(BIN)/ruff check src tests bench
+	$(BIN)/mypy
+
+$(STAMP): pyproject.toml scripts/bootstrap.sh scripts/system-deps.sh
+	PYTHON=$(PYTHON) bash scripts/bootstrap.sh
+	touch $@
+
+# The station's web UI (React + Vite). Rebuilt only when its sources change.
+web: $(WEB_STAMP)
+$(WEB_STAMP): $(shell find web -path web/node_modules -prune -o -path web/dist -prune -o -type f -print 2>/dev/null)
+	bash scripts/build-web.sh
+	@mkdir -p web/dist && touch $@
+
+services:
+	bash scripts/services.sh
+
+bench: $(STAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

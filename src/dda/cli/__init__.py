@@ -1,0 +1,1 @@
+"""The `dda` command line."""

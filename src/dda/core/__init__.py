@@ -1,0 +1,1 @@
+"""Shared core services: settings, logging, errors, object store, database, safe inputs, signing."""

@@ -1,0 +1,140 @@
+"""One settings object for every plane.
+
+Values come, highest priority first, from: keyword arguments, `DDA_*` environment variables
+(nested sections use `__`, e.g. `DDA_STATION__PORT=5001`), a `.env` file, the TOML file named by
+`DDA_CONFIG_FILE`, then the defaults below. Read settings through :func:`get_settings`.
+"""
+
+from __future__ import annotations
+
+import os
+from functools import lru_cache
+from pathlib import Path
+from typing import Literal
+
+import platformdirs
+from pydantic import BaseModel, Field, SecretStr, model_validator
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+from dda.core.errors import InvalidInput
+
+DEFAULT_SECRET_KEY = "dda-development-secret-change-me"  # noqa: S105 - refused in production
+CONFIG_FILE_ENV = "DDA_CONFIG_FILE"
+
+
+def default_data_dir() -> Path:
+    return Path(platformdirs.user_data_dir("dda", appauthor=False))
+
+
+class S3Settings(BaseModel):
+    """Connection to any S3 API (AWS, MinIO, SeaweedFS). Used for `s3://` object-store URIs."""
+
+    endpoint_url: str | None = None
+    region: str = "us-east-1"
+    access_key_id: str | None = None
+    secret_access_key: SecretStr | None = None
+    addressing_style: Literal["auto", "path", "virtual"] = "path"
+
+
+class StationSettings(BaseModel):
+    """The edge station (LocalServer)."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=5000, ge=1, le=65535)
+    database_url: str | None = None  # default: SQLite file in <data_dir>/station/station.db
+    storage_quota_mb: int = Field(default=10_000, ge=1)
+
+
+class PortalSettings(BaseModel):
+    """The portal."""
+
+    host: str = "127.0.0.1"
+    port: int = Field(default=8080, ge=1, le=65535)
+    database_url: str | None = None  # default: SQLite file in <data_dir>/portal/portal.db
+
+
+class Settings(BaseSettings):
+    """Every setting DDA reads. See the module docstring for where values come from."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="DDA_",
+        env_nested_delimiter="__",
+        env_file=".env",
+        extra="ignore",
+    )
+
+    env: Literal["development", "test", "production"] = "development"
+    data_dir: Path = Field(default_factory=default_data_dir)
+    secret_key: SecretStr = SecretStr(DEFAULT_SECRET_KEY)
+    log_level: str = "INFO"
+    log_json: bool | None = None  # None: JSON lines unless stderr is a terminal
+    object_store_url: str | None = None  # default: file://<data_dir>/objects
+    weights_dir: Path | None = None  # default: <data_dir>/weights
+    s3: S3Settings = Field(default_factory=S3Settings)
+    station: StationSettings = Field(default_factory=StationSettings)
+    portal: PortalSettings = Field(default_factory=PortalSettings)
+
+    @model_validator(mode="after")
+    def _refuse_default_secret_in_production(self) -> Settings:
+        secret = self.secret_key.get_secret_value()
+        if self.env == "production" and (not secret.strip() or secret == DEFAULT_SECRET_KEY):
+            raise InvalidInput(
+                "DDA_SECRET_KEY is empty or the built-in development value while DDA_ENV=production",
+                hint="set DDA_SECRET_KEY to a long random value, e.g. "
+                "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
+            )
+        return self
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        sources: list[PydanticBaseSettingsSource] = [init_settings, env_settings, dotenv_settings]
+        config_file = os.environ.get(CONFIG_FILE_ENV)
+        if config_file:
+            path = Path(config_file)
+            if not path.is_file():
+                raise InvalidInput(
+                    f"{CONFIG_FILE_ENV} points at {path}, which is not a file",
+                    hint=f"create the TOML file or unset {CONFIG_FILE_ENV}",
+                )
+            sources.append(TomlConfigSettingsSource(settings_cls, toml_file=path))
+        sources.append(file_secret_settings)
+        return tuple(sources)
+
+    # Derived locations: one place decides where things live under the data dir.
+    @property
+    def resolved_object_store_url(self) -> str:
+        return self.object_store_url or (self.data_dir / "objects").resolve().as_uri()
+
+    @property
+    def resolved_weights_dir(self) -> Path:
+        return self.weights_dir or self.data_dir / "weights"
+
+    @property
+    def station_dir(self) -> Path:
+        return self.data_dir / "station"
+
+    @property
+    def station_database_url(self) -> str:
+        return self.station.database_url or f"sqlite:///{self.station_dir / 'station.db'}"
+
+    @property
+    def portal_database_url(self) -> str:
+        return self.portal.database_url or f"sqlite:///{self.data_dir / 'portal' / 'portal.db'}"
+
+
+@lru_cache(maxsize=1)
+def get_settings() -> Settings:
+    """The process-wide settings, read once. Tests call ``get_settings.cache_clear()``."""
+    return Settings()

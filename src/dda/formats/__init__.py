@@ -1,0 +1,1 @@
+"""Dataset and manifest formats: Ground Truth, DDA, COCO, YOLO, synthetic data."""

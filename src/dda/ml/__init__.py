@@ -1,0 +1,1 @@
+"""Machine learning: backbones, training, evaluation and export (no web framework here)."""

@@ -1,0 +1,1 @@
+"""Model packages: Triton-layout model repositories with a signed manifest."""

@@ -1,0 +1,1 @@
+"""The portal: tenants, RBAC, audit, data, labeling, jobs, registry, devices and deployments."""

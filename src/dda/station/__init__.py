@@ -1,0 +1,1 @@
+"""The edge station (LocalServer): sources, triggers, inference, results, outputs and web UI."""
