@@ -15,7 +15,9 @@ COOKIES_DIR = SHARED_DIR / "datasets" / "cookies"
 
 
 @pytest.fixture(autouse=True)
-def isolated_settings(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+def isolated_settings(
+    tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch
+) -> Iterator[Path]:
     """Point DDA at a throw-away data dir so no test touches the user's real data."""
     data_dir = tmp_path_factory.mktemp("dda-data")
     for name in ("DDA_CONFIG_FILE", "DDA_OBJECT_STORE_URL", "DDA_SECRET_KEY", "DDA_ENV"):

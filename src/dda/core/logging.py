@@ -47,13 +47,14 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
         wrapper_class=structlog.stdlib.BoundLogger,
         cache_logger_on_first_use=True,
     )
+    final_processors: list[Any] = [
+        structlog.stdlib.ProcessorFormatter.remove_processors_meta,
+        structlog.processors.format_exc_info if use_json else _identity,
+        renderer,
+    ]
     formatter = structlog.stdlib.ProcessorFormatter(
         foreign_pre_chain=shared,
-        processors=[
-            structlog.stdlib.ProcessorFormatter.remove_processors_meta,
-            structlog.processors.format_exc_info if use_json else _identity,
-            renderer,
-        ],
+        processors=final_processors,
     )
     handler = logging.StreamHandler(sys.stderr)
     handler.setFormatter(formatter)

@@ -48,7 +48,8 @@ class InvertedResidual(nn.Module):
         self.conv = nn.Sequential(*layers)
 
     def forward(self, x: Tensor) -> Tensor:
-        return x + self.conv(x) if self.use_residual else self.conv(x)
+        out: Tensor = self.conv(x)
+        return x + out if self.use_residual else out
 
 
 class Backbone(nn.Module):
@@ -63,7 +64,8 @@ class Backbone(nn.Module):
 
     def forward(self, x: Tensor) -> Tensor:
         """Global-average-pooled last-stage features [N, C]."""
-        return self.forward_features(x)[-1].mean(dim=(2, 3))
+        pooled: Tensor = self.forward_features(x)[-1].mean(dim=(2, 3))
+        return pooled
 
 
 class MobileNetV2(Backbone):
@@ -119,7 +121,8 @@ class BasicBlock(nn.Module):
         identity = x if self.downsample is None else self.downsample(x)
         y = self.relu(self.bn1(self.conv1(x)))
         y = self.bn2(self.conv2(y))
-        return self.relu(y + identity)
+        out: Tensor = self.relu(y + identity)
+        return out
 
 
 class ResNet18(Backbone):
