@@ -50,6 +50,8 @@ class Dataset:
     class_names: list[str] = field(default_factory=lambda: [NORMAL_CLASS, ANOMALY_CLASS])
     mask_class_names: list[str] = field(default_factory=lambda: ["background"])
     name: str = "dataset"
+    # Names of Box.class_id values (zero-based, as in Ground Truth's class-map); empty without boxes.
+    box_class_names: list[str] = field(default_factory=list)
 
     def __len__(self) -> int:
         return len(self.samples)
@@ -57,6 +59,10 @@ class Dataset:
     @property
     def has_masks(self) -> bool:
         return any(s.mask_path is not None for s in self.samples)
+
+    @property
+    def has_boxes(self) -> bool:
+        return any(s.boxes for s in self.samples)
 
     def count_by_label(self) -> dict[str, int]:
         counts = dict.fromkeys(self.class_names, 0)
