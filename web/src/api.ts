@@ -1,0 +1,326 @@
+// The station REST API (src/dda/station/api), typed. Every call the UI makes goes through here.
+// URLs are relative: the station serves this app and its API from the same origin.
+
+const TOKEN_KEY = "dda.token";
+const API = "/api/v1";
+
+// ---------- types mirroring src/dda/station/schemas ----------
+
+export type JsonSchema = {
+  type?: string | string[];
+  title?: string;
+  description?: string;
+  default?: unknown;
+  enum?: unknown[];
+  const?: unknown;
+  properties?: Record<string, JsonSchema>;
+  required?: string[];
+  items?: JsonSchema;
+  anyOf?: JsonSchema[];
+  oneOf?: JsonSchema[];
+  allOf?: JsonSchema[];
+  $ref?: string;
+  $defs?: Record<string, JsonSchema>;
+  minimum?: number;
+  maximum?: number;
+  exclusiveMinimum?: number;
+  exclusiveMaximum?: number;
+  format?: string;
+  writeOnly?: boolean;
+  [key: string]: unknown;
+};
+
+export type PluginInfo = { type: string; title: string; schema: JsonSchema; description?: string };
+export type Plugins = { sources: PluginInfo[]; triggers: PluginInfo[]; outputs: PluginInfo[] };
+
+export type PluginConfig = { type: string; [key: string]: unknown };
+
+export type Roi = { x: number; y: number; width: number; height: number };
+export type CameraSettings = {
+  exposure?: number | null;
+  gain?: number | null;
+  roi?: Roi | null;
+  pipeline?: unknown[];
+  [key: string]: unknown;
+};
+
+export type ImageSource = {
+  id: string;
+  name: string;
+  config: PluginConfig;
+  camera: CameraSettings;
+  created_at?: string;
+  updated_at?: string;
+};
+export type ImageSourceInput = { name: string; config: PluginConfig; camera: CameraSettings };
+
+export type Verdict = "normal" | "anomaly";
+
+export type InferenceResult = {
+  id: string;
+  capture_id?: string;
+  capture_type?: string;
+  workflow_id: string | null;
+  created_at: string;
+  prediction: Verdict | string;
+  label?: string | null;
+  confidence: number | null;
+  anomaly_score: number | null;
+  threshold: number | null;
+  labels?: unknown;
+  class_areas?: Record<string, number> | null;
+  model_name: string | null;
+  model_version: string | null;
+  flag_for_review: boolean;
+  human_classification: string | null;
+  note: string | null;
+  downloaded?: boolean;
+  latency_ms?: Record<string, number> | null;
+  has_mask?: boolean;
+  [key: string]: unknown;
+};
+export type ResultPage = { items: InferenceResult[]; total: number };
+export type ResultFilter = {
+  workflow_id?: string;
+  prediction?: string;
+  flagged?: boolean;
+  since?: string;
+  until?: string;
+  limit?: number;
+  offset?: number;
+};
+export type ResultReview = {
+  flag_for_review?: boolean;
+  human_classification?: string | null;
+  note?: string | null;
+};
+export type ResultSummary = {
+  total: number;
+  normal?: number;
+  anomaly?: number;
+  flagged?: number;
+  [key: string]: unknown;
+};
+export type ImageKind = "input" | "overlay" | "mask";
+
+export type WorkflowState = "stopped" | "running" | "error" | string;
+export type Workflow = {
+  id: string;
+  name: string;
+  source_id: string;
+  model_name: string;
+  model_version: string;
+  triggers: PluginConfig[];
+  outputs: PluginConfig[];
+  state: WorkflowState;
+  error?: string | null;
+  last_result: InferenceResult | null;
+  created_at?: string;
+  updated_at?: string;
+};
+export type WorkflowInput = {
+  name: string;
+  source_id: string;
+  model_name: string;
+  model_version: string;
+  triggers: PluginConfig[];
+  outputs: PluginConfig[];
+};
+
+export type Model = {
+  name: string;
+  version: string;
+  type?: string;
+  model_type?: string;
+  labels?: string[];
+  status?: string;
+  loaded?: boolean;
+  installed_at?: string;
+  size_bytes?: number;
+  [key: string]: unknown;
+};
+
+export type LatencyStats = { p50: number | null; p99: number | null; count?: number };
+export type Health = {
+  status?: string;
+  uptime_s?: number;
+  cpu_percent?: number;
+  memory?: { used_bytes?: number; total_bytes?: number; percent?: number; rss_bytes?: number };
+  disk?: { used_bytes?: number; total_bytes?: number; free_bytes?: number; percent?: number };
+  models?: { name: string; version: string; status?: string; loaded?: boolean }[];
+  latency_ms?: Record<string, LatencyStats>;
+  throughput_per_s?: number;
+  counts?: Record<string, number>;
+  workflows?: { id: string; name: string; state: string }[];
+  [key: string]: unknown;
+};
+
+export type AuthStatus = { setup_required: boolean };
+export type Me = { username: string; [key: string]: unknown };
+
+// ---------- plumbing ----------
+
+export class ApiError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly hint?: string,
+  ) {
+    super(message);
+  }
+}
+
+let unauthorizedHandler: (() => void) | null = null;
+/** Called (once per failing request) when the API answers 401, so the app can show the login. */
+export function onUnauthorized(handler: (() => void) | null): void {
+  unauthorizedHandler = handler;
+}
+
+export function getToken(): string | null {
+  return localStorage.getItem(TOKEN_KEY);
+}
+export function setToken(token: string | null): void {
+  if (token) localStorage.setItem(TOKEN_KEY, token);
+  else localStorage.removeItem(TOKEN_KEY);
+}
+
+function authHeaders(): Record<string, string> {
+  const token = getToken();
+  return token ? { Authorization: `Bearer ${token}` } : {};
+}
+
+/** Turn the station's error body ({error, hint} or FastAPI's {detail}) into one readable message. */
+export function errorMessage(body: unknown, fallback: string): { message: string; hint?: string } {
+  if (body && typeof body === "object") {
+    const b = body as Record<string, unknown>;
+    const hint = typeof b.hint === "string" ? b.hint : undefined;
+    for (const key of ["error", "message", "detail"]) {
+      const value = b[key];
+      if (typeof value === "string") return { message: value, hint };
+      if (value && typeof value === "object" && !Array.isArray(value)) {
+        const nested = errorMessage(value, fallback);
+        return { message: nested.message, hint: hint ?? nested.hint };
+      }
+      if (Array.isArray(value)) {
+        // FastAPI validation errors: [{loc: [...], msg}]
+        const parts = value.map((v) => {
+          const item = v as { loc?: unknown[]; msg?: string };
+          const where = (item.loc ?? []).filter((p) => p !== "body").join(".");
+          return where ? `${where}: ${item.msg}` : String(item.msg);
+        });
+        return { message: parts.join("; "), hint };
+      }
+    }
+  }
+  return { message: fallback };
+}
+
+async function request(path: string, init: RequestInit = {}): Promise<Response> {
+  const headers = { ...authHeaders(), ...(init.headers as Record<string, string> | undefined) };
+  const response = await fetch(`${API}${path}`, { ...init, headers });
+  if (response.ok) return response;
+  let body: unknown = null;
+  try {
+    body = await response.json();
+  } catch {
+    body = null;
+  }
+  if (response.status === 401 && unauthorizedHandler && !path.startsWith("/auth/")) unauthorizedHandler();
+  const { message, hint } = errorMessage(body, `${response.status} ${response.statusText}`);
+  throw new ApiError(response.status, message, hint);
+}
+
+async function json<T>(path: string, init: RequestInit = {}): Promise<T> {
+  const response = await request(path, init);
+  if (response.status === 204) return undefined as T;
+  return (await response.json()) as T;
+}
+
+function send<T>(method: string, path: string, body?: unknown): Promise<T> {
+  return json<T>(path, {
+    method,
+    headers: body === undefined ? {} : { "Content-Type": "application/json" },
+    body: body === undefined ? undefined : JSON.stringify(body),
+  });
+}
+
+/** Build "?a=1&b=2" from the defined entries of an object (empty string when none). */
+export function queryString(params: Record<string, string | number | boolean | undefined | null>): string {
+  const search = new URLSearchParams();
+  for (const [key, value] of Object.entries(params)) {
+    if (value === undefined || value === null || value === "") continue;
+    search.set(key, String(value));
+  }
+  const text = search.toString();
+  return text ? `?${text}` : "";
+}
+
+const enc = encodeURIComponent;
+
+// ---------- endpoints ----------
+
+export const api = {
+  // auth
+  authStatus: () => json<AuthStatus>("/auth/status"),
+  setup: (username: string, password: string) => send<unknown>("POST", "/auth/setup", { username, password }),
+  login: (username: string, password: string) =>
+    send<{ access_token: string; token_type: string }>("POST", "/auth/login", { username, password }),
+  me: () => json<Me>("/auth/me"),
+
+  plugins: () => json<Plugins>("/plugins"),
+
+  // image sources
+  listSources: () => json<ImageSource[]>("/image-sources"),
+  getSource: (id: string) => json<ImageSource>(`/image-sources/${enc(id)}`),
+  createSource: (body: ImageSourceInput) => send<ImageSource>("POST", "/image-sources", body),
+  updateSource: (id: string, body: ImageSourceInput) => send<ImageSource>("PUT", `/image-sources/${enc(id)}`, body),
+  deleteSource: (id: string) => send<void>("DELETE", `/image-sources/${enc(id)}`),
+  previewSource: async (id: string) => (await request(`/image-sources/${enc(id)}/preview`, { method: "POST" })).blob(),
+  captureSource: (id: string) => send<unknown>("POST", `/image-sources/${enc(id)}/capture`),
+
+  // workflows
+  listWorkflows: () => json<Workflow[]>("/workflows"),
+  getWorkflow: (id: string) => json<Workflow>(`/workflows/${enc(id)}`),
+  createWorkflow: (body: WorkflowInput) => send<Workflow>("POST", "/workflows", body),
+  updateWorkflow: (id: string, body: WorkflowInput) => send<Workflow>("PUT", `/workflows/${enc(id)}`, body),
+  deleteWorkflow: (id: string) => send<void>("DELETE", `/workflows/${enc(id)}`),
+  runWorkflow: (id: string, file?: File) => {
+    if (!file) return send<InferenceResult>("POST", `/workflows/${enc(id)}/run`);
+    const form = new FormData();
+    form.append("file", file);
+    return json<InferenceResult>(`/workflows/${enc(id)}/run`, { method: "POST", body: form });
+  },
+  startWorkflow: (id: string) => send<Workflow>("POST", `/workflows/${enc(id)}/start`),
+  stopWorkflow: (id: string) => send<Workflow>("POST", `/workflows/${enc(id)}/stop`),
+
+  // models
+  listModels: () => json<Model[]>("/models"),
+  installModelFile: (file: File) => {
+    const form = new FormData();
+    form.append("file", file);
+    return json<Model>("/models", { method: "POST", body: form });
+  },
+  installModelUrl: (url: string) => send<Model>("POST", "/models", { url }),
+  deleteModel: (name: string, version: string) => send<void>("DELETE", `/models/${enc(name)}/${enc(version)}`),
+  loadModel: (name: string, version: string) => send<Model>("POST", `/models/${enc(name)}/${enc(version)}/load`),
+  unloadModel: (name: string, version: string) =>
+    send<Model>("POST", `/models/${enc(name)}/${enc(version)}/unload`),
+
+  // results
+  listResults: (filter: ResultFilter) => json<ResultPage>(`/results${queryString(filter)}`),
+  getResult: (id: string) => json<InferenceResult>(`/results/${enc(id)}`),
+  reviewResult: (id: string, body: ResultReview) => send<InferenceResult>("PATCH", `/results/${enc(id)}`, body),
+  resultImage: async (id: string, kind: ImageKind) =>
+    (await request(`/results/${enc(id)}/image${queryString({ kind })}`)).blob(),
+  summary: (workflowId?: string) => json<ResultSummary>(`/results/summary${queryString({ workflow_id: workflowId })}`),
+  exportResults: async (filter: ResultFilter) => {
+    const response = await request("/results/export", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(filter),
+    });
+    return response.blob();
+  },
+
+  health: () => json<Health>("/health"),
+};

@@ -1,0 +1,24 @@
+import Box from "@cloudscape-design/components/box";
+import { formatNumber } from "../format";
+
+/** The anomaly score against the decision threshold, on a scale that shows both. */
+export function ScoreBar({ score, threshold }: { score: number | null; threshold: number | null }) {
+  if (score === null || score === undefined) return <Box color="text-status-inactive">–</Box>;
+  const scale = Math.max(score, threshold ?? 0, 1e-9) * 1.25;
+  const over = threshold !== null && threshold !== undefined && score >= threshold;
+  return (
+    <div>
+      <Box variant="awsui-value-large" data-testid="anomaly-score">
+        {formatNumber(score)}
+        <Box variant="span" fontSize="body-m" color="text-body-secondary">
+          {" "}
+          / threshold {formatNumber(threshold)}
+        </Box>
+      </Box>
+      <div className="score-bar" aria-label={`score ${score} threshold ${threshold}`}>
+        <div className="fill" style={{ width: `${(score / scale) * 100}%`, background: over ? "#d91515" : "#037f0c" }} />
+        {threshold !== null && threshold !== undefined && <div className="threshold" style={{ left: `${(threshold / scale) * 100}%` }} />}
+      </div>
+    </div>
+  );
+}

@@ -1,0 +1,208 @@
+import { useEffect, useRef, useState } from "react";
+import Box from "@cloudscape-design/components/box";
+import Button from "@cloudscape-design/components/button";
+import Container from "@cloudscape-design/components/container";
+import ContentLayout from "@cloudscape-design/components/content-layout";
+import FormField from "@cloudscape-design/components/form-field";
+import Header from "@cloudscape-design/components/header";
+import KeyValuePairs from "@cloudscape-design/components/key-value-pairs";
+import SegmentedControl from "@cloudscape-design/components/segmented-control";
+import Select from "@cloudscape-design/components/select";
+import SpaceBetween from "@cloudscape-design/components/space-between";
+import Grid from "@cloudscape-design/components/grid";
+import Alert from "@cloudscape-design/components/alert";
+import { api, type ImageKind, type InferenceResult, type Workflow } from "../api";
+import { AuthImage } from "../components/AuthImage";
+import { useNotify } from "../components/notify";
+import { ScoreBar } from "../components/ScoreBar";
+import { VerdictBadge, WorkflowStateIndicator } from "../components/Verdict";
+import { formatMs, formatPercent, formatTime, newest } from "../format";
+import { navigate, useLoader } from "../hooks";
+
+const POLL_MS = 1000;
+
+async function latestStored(workflowId: string): Promise<InferenceResult | null> {
+  const page = await api.listResults({ workflow_id: workflowId, limit: 1 });
+  return page.items[0] ?? null;
+}
+
+function ResultFacts({ result }: { result: InferenceResult }) {
+  const total = result.latency_ms ? (result.latency_ms.total ?? Object.values(result.latency_ms).reduce((a, b) => a + b, 0)) : null;
+  return (
+    <SpaceBetween size="l">
+      <VerdictBadge result={result} size="large" />
+      <KeyValuePairs
+        columns={1}
+        items={[
+          { label: "Confidence", value: <Box variant="awsui-value-large" data-testid="confidence">{formatPercent(result.confidence)}</Box> },
+          ...(result.label && result.label !== result.prediction ? [{ label: "Label", value: result.label }] : []),
+          { label: "Anomaly score vs threshold", value: <ScoreBar score={result.anomaly_score} threshold={result.threshold} /> },
+          { label: "Model", value: result.model_name ? `${result.model_name} v${result.model_version ?? "?"}` : "–" },
+          { label: "Captured", value: formatTime(result.created_at) },
+          { label: "End-to-end latency", value: formatMs(total) },
+        ]}
+      />
+    </SpaceBetween>
+  );
+}
+
+function LiveResult({ workflow }: { workflow: Workflow }) {
+  const notify = useNotify();
+  const [kind, setKind] = useState<ImageKind>("overlay");
+  const [busy, setBusy] = useState<string | null>(null);
+  const fileInput = useRef<HTMLInputElement>(null);
+  const [ran, setRan] = useState<InferenceResult | null>(null);
+  // The workflow list (polled by the page) carries last_result; the stored results are the fallback.
+  const stored = useLoader(() => latestStored(workflow.id), [workflow.id], workflow.last_result ? undefined : POLL_MS);
+  const result = newest([workflow.last_result, ran, stored.data ?? null]);
+
+  const act = async (label: string, action: () => Promise<unknown>) => {
+    setBusy(label);
+    try {
+      const outcome = await action();
+      if (label.startsWith("Run") && outcome && typeof outcome === "object" && "prediction" in outcome) {
+        setRan(outcome as InferenceResult);
+      }
+    } catch (e) {
+      notify.error(e, label.toLowerCase());
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  const running = workflow.state === "running";
+  return (
+    <Grid gridDefinition={[{ colspan: { default: 12, l: 8 } }, { colspan: { default: 12, l: 4 } }]}>
+      <Container
+        header={
+          <Header
+            variant="h2"
+            actions={
+              <SegmentedControl
+                selectedId={kind}
+                onChange={({ detail }) => setKind(detail.selectedId as ImageKind)}
+                options={[
+                  { id: "overlay", text: "Overlay" },
+                  { id: "input", text: "Input" },
+                  { id: "mask", text: "Mask" },
+                ]}
+              />
+            }
+          >
+            Latest image
+          </Header>
+        }
+      >
+        <div className="live-image">
+          {result ? (
+            <AuthImage
+              load={() => api.resultImage(result.id, kind)}
+              cacheKey={`${result.id}:${kind}`}
+              alt={`${kind} image of result ${result.id}`}
+              maxHeight={560}
+              testId="live-image"
+            />
+          ) : (
+            <Box color="inherit" textAlign="center" padding="xxl">
+              <span style={{ color: "#d1d5db" }}>No result yet. Press Run, or Start the workflow.</span>
+            </Box>
+          )}
+        </div>
+      </Container>
+      <SpaceBetween size="l">
+        <Container
+          header={
+            <Header
+              variant="h2"
+              description={<WorkflowStateIndicator state={workflow.state} error={workflow.error} />}
+            >
+              Verdict
+            </Header>
+          }
+        >
+          {stored.error && !result && <Alert type="warning">Could not load results: {stored.error}</Alert>}
+          {result ? <ResultFacts result={result} /> : <Box color="text-status-inactive">Waiting for the first result…</Box>}
+        </Container>
+        <Container header={<Header variant="h3">Control</Header>}>
+          <SpaceBetween size="s" direction="horizontal">
+            <Button variant="primary" loading={busy === "Run"} onClick={() => act("Run", () => api.runWorkflow(workflow.id))} data-testid="live-run">
+              Run
+            </Button>
+            <Button loading={busy === "Run on file"} onClick={() => fileInput.current?.click()}>Run on image…</Button>
+            {running ? (
+              <Button loading={busy === "Stop"} onClick={() => act("Stop", () => api.stopWorkflow(workflow.id))}>Stop</Button>
+            ) : (
+              <Button loading={busy === "Start"} onClick={() => act("Start", () => api.startWorkflow(workflow.id))}>Start</Button>
+            )}
+            <Button variant="link" onClick={() => navigate(`/history?workflow=${encodeURIComponent(workflow.id)}`)}>History</Button>
+          </SpaceBetween>
+          <input
+            ref={fileInput}
+            type="file"
+            accept="image/*"
+            hidden
+            onChange={(e) => {
+              const file = e.target.files?.[0];
+              e.target.value = "";
+              if (file) void act("Run on file", () => api.runWorkflow(workflow.id, file));
+            }}
+          />
+        </Container>
+      </SpaceBetween>
+    </Grid>
+  );
+}
+
+/** The operator's screen: the chosen workflow's latest image, verdict and scores, refreshed every second. */
+export function LivePage({ initialWorkflow }: { initialWorkflow?: string }) {
+  const workflows = useLoader(() => api.listWorkflows(), [], POLL_MS);
+  const [selected, setSelected] = useState<string | undefined>(initialWorkflow ?? localStorage.getItem("dda.live.workflow") ?? undefined);
+  const list = workflows.data ?? [];
+  const current = list.find((w) => w.id === selected) ?? list[0];
+
+  useEffect(() => {
+    if (current) localStorage.setItem("dda.live.workflow", current.id);
+  }, [current]);
+
+  const options = list.map((w) => ({ label: w.name, value: w.id, description: `${w.model_name} v${w.model_version}` }));
+  return (
+    <ContentLayout
+      header={
+        <Header
+          variant="h1"
+          description="The latest inspection of the chosen workflow, refreshed every second."
+          actions={
+            <FormField label="Workflow" stretch>
+              <div style={{ minWidth: 260 }}>
+                <Select
+                  selectedOption={options.find((o) => o.value === current?.id) ?? null}
+                  options={options}
+                  placeholder="Choose a workflow"
+                  empty="No workflows yet"
+                  onChange={({ detail }) => setSelected(detail.selectedOption.value)}
+                  data-testid="live-workflow"
+                />
+              </div>
+            </FormField>
+          }
+        >
+          Live result
+        </Header>
+      }
+    >
+      {workflows.error && <Alert type="error">Could not load workflows: {workflows.error}</Alert>}
+      {!workflows.loading && list.length === 0 && (
+        <Container>
+          <Box textAlign="center" padding="l">
+            <SpaceBetween size="s">
+              <Box variant="h3">No workflows yet</Box>
+              <Box color="text-body-secondary">Add an image source and install a model, then create a workflow.</Box>
+              <Button onClick={() => navigate("/workflows")}>Go to workflows</Button>
+            </SpaceBetween>
+          </Box>
+        </Container>
+      )}
+      {current && <LiveResult key={current.id} workflow={current} />}
+    </ContentLayout>
+  );
+}

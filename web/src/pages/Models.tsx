@@ -1,0 +1,219 @@
+import { useState } from "react";
+import Alert from "@cloudscape-design/components/alert";
+import Box from "@cloudscape-design/components/box";
+import Button from "@cloudscape-design/components/button";
+import ContentLayout from "@cloudscape-design/components/content-layout";
+import FileUpload from "@cloudscape-design/components/file-upload";
+import FormField from "@cloudscape-design/components/form-field";
+import Header from "@cloudscape-design/components/header";
+import Input from "@cloudscape-design/components/input";
+import Modal from "@cloudscape-design/components/modal";
+import SegmentedControl from "@cloudscape-design/components/segmented-control";
+import SpaceBetween from "@cloudscape-design/components/space-between";
+import StatusIndicator from "@cloudscape-design/components/status-indicator";
+import Table from "@cloudscape-design/components/table";
+import { api, type Model } from "../api";
+import { describeError, useNotify } from "../components/notify";
+import { EmptyState } from "../components/PageTable";
+import { formatBytes, formatTime } from "../format";
+import { useLoader } from "../hooks";
+
+function ModelStatus({ model }: { model: Model }) {
+  const status = model.status ?? (model.loaded ? "loaded" : "installed");
+  switch (status) {
+    case "loaded":
+    case "ready":
+      return <StatusIndicator type="success">{status}</StatusIndicator>;
+    case "loading":
+      return <StatusIndicator type="in-progress">loading</StatusIndicator>;
+    case "error":
+    case "failed":
+      return <StatusIndicator type="error">{status}</StatusIndicator>;
+    default:
+      return <StatusIndicator type="stopped">{status}</StatusIndicator>;
+  }
+}
+
+function isLoaded(model: Model): boolean {
+  return model.loaded === true || model.status === "loaded" || model.status === "ready";
+}
+
+function InstallModal({ onClose, onInstalled }: { onClose: () => void; onInstalled: (m: Model) => void }) {
+  const [mode, setMode] = useState<"file" | "url">("file");
+  const [files, setFiles] = useState<File[]>([]);
+  const [url, setUrl] = useState("");
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const install = async () => {
+    if (mode === "file" && !files[0]) return setError("Choose a model package file (.zip or .tar.gz made by `dda package`).");
+    if (mode === "url" && !/^https?:\/\//i.test(url.trim())) return setError("Enter an http(s) URL of a model package.");
+    setBusy(true);
+    setError(null);
+    try {
+      const model = mode === "file" ? await api.installModelFile(files[0]) : await api.installModelUrl(url.trim());
+      onInstalled(model);
+    } catch (e) {
+      setError(describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal
+      visible
+      onDismiss={onClose}
+      header="Install model package"
+      footer={
+        <Box float="right">
+          <SpaceBetween direction="horizontal" size="xs">
+            <Button variant="link" onClick={onClose}>Cancel</Button>
+            <Button variant="primary" loading={busy} onClick={() => void install()} data-testid="model-install-submit">Install</Button>
+          </SpaceBetween>
+        </Box>
+      }
+    >
+      <SpaceBetween size="m">
+        <Box color="text-body-secondary">The station checks the package's signature and file hashes before it installs anything.</Box>
+        <SegmentedControl
+          selectedId={mode}
+          onChange={({ detail }) => setMode(detail.selectedId as "file" | "url")}
+          options={[
+            { id: "file", text: "Upload file" },
+            { id: "url", text: "From URL" },
+          ]}
+        />
+        {mode === "file" ? (
+          <FormField label="Package file" controlId="model-file">
+            <FileUpload
+              value={files}
+              onChange={({ detail }) => setFiles(detail.value)}
+              i18nStrings={{
+                uploadButtonText: () => "Choose file",
+                dropzoneText: () => "Drop a model package here",
+                removeFileAriaLabel: (i) => `Remove file ${i + 1}`,
+                limitShowFewer: "Show fewer",
+                limitShowMore: "Show more",
+                errorIconAriaLabel: "Error",
+                warningIconAriaLabel: "Warning",
+              }}
+              showFileSize
+              showFileLastModified
+              constraintText="A package built with `dda package`."
+            />
+          </FormField>
+        ) : (
+          <FormField label="Package URL" controlId="model-url">
+            <Input controlId="model-url" value={url} placeholder="https://…/model.tar.gz" onChange={({ detail }) => setUrl(detail.value)} />
+          </FormField>
+        )}
+        {error && <Alert type="error" header="Not installed">{error}</Alert>}
+      </SpaceBetween>
+    </Modal>
+  );
+}
+
+/** Installed model packages: install, load into memory, unload, delete. */
+export function ModelsPage() {
+  const notify = useNotify();
+  const models = useLoader(() => api.listModels(), []);
+  const [selected, setSelected] = useState<Model[]>([]);
+  const [installing, setInstalling] = useState(false);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [busy, setBusy] = useState<string | null>(null);
+  const key = (m: Model) => `${m.name}@${m.version}`;
+  const current = (models.data ?? []).find((m) => selected[0] && key(m) === key(selected[0]));
+
+  const act = async (label: string, action: () => Promise<unknown>, done: string) => {
+    setBusy(label);
+    try {
+      await action();
+      notify.success(done);
+      await models.reload();
+    } catch (e) {
+      notify.error(e, label.toLowerCase());
+    } finally {
+      setBusy(null);
+    }
+  };
+
+  return (
+    <ContentLayout header={<Header variant="h1" description="Model packages trained and packaged with DDA. A workflow pins one version.">Models</Header>}>
+      {models.error && <Alert type="error">{models.error}</Alert>}
+      <Table
+        items={models.data ?? []}
+        loading={models.loading}
+        loadingText="Loading models"
+        selectionType="single"
+        selectedItems={current ? [current] : []}
+        onSelectionChange={({ detail }) => setSelected(detail.selectedItems)}
+        trackBy={key}
+        variant="full-page"
+        header={
+          <Header
+            counter={models.data ? `(${models.data.length})` : undefined}
+            actions={
+              <SpaceBetween direction="horizontal" size="xs">
+                <Button iconName="refresh" ariaLabel="Refresh" onClick={() => void models.reload()} />
+                <Button disabled={!current || isLoaded(current)} loading={busy === "Load"} onClick={() => current && void act("Load", () => api.loadModel(current.name, current.version), `Loaded ${key(current)}.`)}>
+                  Load
+                </Button>
+                <Button disabled={!current || !isLoaded(current)} loading={busy === "Unload"} onClick={() => current && void act("Unload", () => api.unloadModel(current.name, current.version), `Unloaded ${key(current)}.`)}>
+                  Unload
+                </Button>
+                <Button disabled={!current} onClick={() => setConfirmDelete(true)}>Delete</Button>
+                <Button variant="primary" onClick={() => setInstalling(true)} data-testid="install-model">Install model</Button>
+              </SpaceBetween>
+            }
+          >
+            Models
+          </Header>
+        }
+        columnDefinitions={[
+          { id: "name", header: "Name", cell: (m) => m.name, isRowHeader: true },
+          { id: "version", header: "Version", cell: (m) => m.version },
+          { id: "type", header: "Type", cell: (m) => m.model_type ?? m.type ?? "–" },
+          { id: "labels", header: "Labels", cell: (m) => (m.labels?.length ? m.labels.join(", ") : "–") },
+          { id: "status", header: "Status", cell: (m) => <ModelStatus model={m} /> },
+          { id: "size", header: "Size", cell: (m) => formatBytes(m.size_bytes) },
+          { id: "installed", header: "Installed", cell: (m) => formatTime(m.installed_at) },
+        ]}
+        empty={<EmptyState title="No models installed" subtitle="Install a package made with `dda package`." />}
+      />
+      {installing && (
+        <InstallModal
+          onClose={() => setInstalling(false)}
+          onInstalled={(m) => {
+            setInstalling(false);
+            notify.success(`Installed ${m.name} v${m.version}.`);
+            void models.reload();
+          }}
+        />
+      )}
+      <Modal
+        visible={confirmDelete}
+        onDismiss={() => setConfirmDelete(false)}
+        header="Delete model"
+        footer={
+          <Box float="right">
+            <SpaceBetween direction="horizontal" size="xs">
+              <Button variant="link" onClick={() => setConfirmDelete(false)}>Cancel</Button>
+              <Button
+                variant="primary"
+                onClick={() => {
+                  setConfirmDelete(false);
+                  if (current) void act("Delete", () => api.deleteModel(current.name, current.version), `Deleted ${key(current)}.`).then(() => setSelected([]));
+                }}
+              >
+                Delete
+              </Button>
+            </SpaceBetween>
+          </Box>
+        }
+      >
+        Delete <b>{current ? key(current) : ""}</b>? Workflows pinned to it must move to another version first.
+      </Modal>
+    </ContentLayout>
+  );
+}

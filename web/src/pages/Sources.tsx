@@ -1,0 +1,324 @@
+import { useState } from "react";
+import Alert from "@cloudscape-design/components/alert";
+import Box from "@cloudscape-design/components/box";
+import Button from "@cloudscape-design/components/button";
+import ColumnLayout from "@cloudscape-design/components/column-layout";
+import Container from "@cloudscape-design/components/container";
+import ContentLayout from "@cloudscape-design/components/content-layout";
+import ExpandableSection from "@cloudscape-design/components/expandable-section";
+import Form from "@cloudscape-design/components/form";
+import FormField from "@cloudscape-design/components/form-field";
+import Header from "@cloudscape-design/components/header";
+import Input from "@cloudscape-design/components/input";
+import Modal from "@cloudscape-design/components/modal";
+import SpaceBetween from "@cloudscape-design/components/space-between";
+import Table from "@cloudscape-design/components/table";
+import Textarea from "@cloudscape-design/components/textarea";
+import { api, type CameraSettings, type ImageSource, type ImageSourceInput, type PluginInfo } from "../api";
+import { describeError, useNotify } from "../components/notify";
+import { EmptyState } from "../components/PageTable";
+import { PluginEditor } from "../components/SchemaForm";
+import { formatTime } from "../format";
+import { useLoader } from "../hooks";
+import { draftFromConfig, draftToConfig, type PluginDraft } from "../schema";
+import { cameraErrors, cameraFromForm, cameraToForm, type CameraForm } from "../camera";
+
+type Editing = { id: string | null; name: string; draft: PluginDraft; camera: CameraForm };
+
+function newEditing(plugins: PluginInfo[], source?: ImageSource): Editing {
+  const fallback = plugins.find((p) => p.type === "synthetic")?.type ?? plugins[0]?.type ?? "";
+  return {
+    id: source?.id ?? null,
+    name: source?.name ?? "",
+    draft: draftFromConfig(plugins, source?.config, fallback),
+    camera: cameraToForm(source?.camera),
+  };
+}
+
+function CameraFields({ value, errors, onChange }: { value: CameraForm; errors: Record<string, string>; onChange: (v: CameraForm) => void }) {
+  const field = (key: keyof CameraForm, label: string, description?: string) => (
+    <FormField label={label} description={description} errorText={errors[key]} controlId={`camera-${key}`}>
+      <Input
+        controlId={`camera-${key}`}
+        type="number"
+        value={value[key]}
+        placeholder="source default"
+        onChange={({ detail }) => onChange({ ...value, [key]: detail.value })}
+      />
+    </FormField>
+  );
+  return (
+    <SpaceBetween size="s">
+      <ColumnLayout columns={2}>
+        {field("exposure", "Exposure (µs)", "Applied by cameras that support it (GigE Vision, some USB).")}
+        {field("gain", "Gain (dB)")}
+      </ColumnLayout>
+      <Box variant="h4">Region of interest (crop, pixels)</Box>
+      <ColumnLayout columns={4}>
+        {field("roi_x", "X")}
+        {field("roi_y", "Y")}
+        {field("roi_width", "Width")}
+        {field("roi_height", "Height")}
+      </ColumnLayout>
+      <FormField
+        label="Processing pipeline"
+        description='Steps applied to each frame before inference, as JSON, e.g. [{"op": "rotate", "degrees": 90}].'
+        errorText={errors.pipeline}
+        controlId="camera-pipeline"
+      >
+        <Textarea controlId="camera-pipeline" rows={2} value={value.pipeline} onChange={({ detail }) => onChange({ ...value, pipeline: detail.value })} />
+      </FormField>
+    </SpaceBetween>
+  );
+}
+
+function SourceModal({ plugins, editing, onClose, onSaved }: { plugins: PluginInfo[]; editing: Editing; onClose: () => void; onSaved: () => void }) {
+  const [state, setState] = useState(editing);
+  const [errors, setErrors] = useState<Record<string, string>>({});
+  const [camErrors, setCamErrors] = useState<Record<string, string>>({});
+  const [failure, setFailure] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const notify = useNotify();
+
+  const save = async () => {
+    const { config, errors: configErrors } = draftToConfig(plugins, state.draft);
+    const cameraProblems = cameraErrors(state.camera);
+    const nameError: Record<string, string> = state.name.trim() ? {} : { name: "Enter a name." };
+    setErrors({ ...configErrors, ...nameError });
+    setCamErrors(cameraProblems);
+    if (Object.keys(configErrors).length || Object.keys(cameraProblems).length || !state.name.trim()) return;
+    const body: ImageSourceInput = { name: state.name.trim(), config, camera: cameraFromForm(state.camera) as CameraSettings };
+    setBusy(true);
+    setFailure(null);
+    try {
+      if (state.id) await api.updateSource(state.id, body);
+      else await api.createSource(body);
+      notify.success(`Image source "${body.name}" saved.`);
+      onSaved();
+    } catch (e) {
+      setFailure(describeError(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <Modal
+      visible
+      size="large"
+      onDismiss={onClose}
+      header={state.id ? `Edit image source` : "Add image source"}
+      footer={
+        <Box float="right">
+          <SpaceBetween direction="horizontal" size="xs">
+            <Button variant="link" onClick={onClose}>Cancel</Button>
+            <Button variant="primary" loading={busy} onClick={() => void save()} data-testid="source-save">Save</Button>
+          </SpaceBetween>
+        </Box>
+      }
+    >
+      <Form>
+        <SpaceBetween size="m">
+          {failure && <Alert type="error" header="Not saved">{failure}</Alert>}
+          <FormField label="Name" errorText={errors.name} controlId="source-name">
+            <Input controlId="source-name" value={state.name} onChange={({ detail }) => setState({ ...state, name: detail.value })} placeholder="line-1-camera" />
+          </FormField>
+          <PluginEditor
+            plugins={plugins}
+            draft={state.draft}
+            errors={errors}
+            idPrefix="source"
+            typeLabel="Source type"
+            onChange={(draft) => setState({ ...state, draft })}
+          />
+          <ExpandableSection headerText="Camera settings" variant="footer" defaultExpanded={Boolean(state.id)}>
+            <CameraFields value={state.camera} errors={camErrors} onChange={(camera) => setState({ ...state, camera })} />
+          </ExpandableSection>
+        </SpaceBetween>
+      </Form>
+    </Modal>
+  );
+}
+
+function PreviewModal({ source, onClose }: { source: ImageSource; onClose: () => void }) {
+  const [url, setUrl] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+  const grab = async () => {
+    setBusy(true);
+    setError(null);
+    try {
+      const blob = await api.previewSource(source.id);
+      setUrl((old) => {
+        if (old) URL.revokeObjectURL(old);
+        return URL.createObjectURL(blob);
+      });
+    } catch (e) {
+      setError(e instanceof Error ? e.message : String(e));
+    } finally {
+      setBusy(false);
+    }
+  };
+  const close = () => {
+    if (url) URL.revokeObjectURL(url);
+    onClose();
+  };
+  return (
+    <Modal
+      visible
+      size="large"
+      onDismiss={close}
+      header={`Preview: ${source.name}`}
+      footer={
+        <Box float="right">
+          <SpaceBetween direction="horizontal" size="xs">
+            <Button onClick={() => void grab()} loading={busy} iconName="refresh">{url ? "Refresh" : "Take preview"}</Button>
+            <Button variant="primary" onClick={close}>Close</Button>
+          </SpaceBetween>
+        </Box>
+      }
+    >
+      <SpaceBetween size="s">
+        <Box color="text-body-secondary">A preview grabs one frame with the camera settings applied; it is not stored or inspected.</Box>
+        {error && <Alert type="error" header="No preview">{error}</Alert>}
+        <div className="live-image">
+          {url ? <img src={url} alt={`preview from ${source.name}`} data-testid="source-preview" style={{ maxWidth: "100%", maxHeight: 520 }} /> : <span style={{ color: "#d1d5db" }}>Press “Take preview”.</span>}
+        </div>
+      </SpaceBetween>
+    </Modal>
+  );
+}
+
+function describeCamera(camera: CameraSettings | undefined): string {
+  if (!camera) return "–";
+  const parts: string[] = [];
+  if (camera.exposure !== null && camera.exposure !== undefined) parts.push(`exposure ${camera.exposure}`);
+  if (camera.gain !== null && camera.gain !== undefined) parts.push(`gain ${camera.gain}`);
+  if (camera.roi) parts.push(`ROI ${camera.roi.width}×${camera.roi.height}`);
+  if (camera.pipeline?.length) parts.push(`${camera.pipeline.length} step(s)`);
+  return parts.join(", ") || "defaults";
+}
+
+/** Image sources: cameras, folders, uploads and the synthetic demo camera. */
+export function SourcesPage() {
+  const notify = useNotify();
+  const plugins = useLoader(() => api.plugins(), []);
+  const sources = useLoader(() => api.listSources(), []);
+  const [selected, setSelected] = useState<ImageSource[]>([]);
+  const [editing, setEditing] = useState<Editing | null>(null);
+  const [previewing, setPreviewing] = useState<ImageSource | null>(null);
+  const [confirmDelete, setConfirmDelete] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const sourcePlugins = plugins.data?.sources ?? [];
+  const current = selected[0];
+  const titles = Object.fromEntries(sourcePlugins.map((p) => [p.type, p.title || p.type]));
+
+  const capture = async () => {
+    if (!current) return;
+    setBusy(true);
+    try {
+      await api.captureSource(current.id);
+      notify.success(`Captured one frame from "${current.name}".`);
+    } catch (e) {
+      notify.error(e, "capture");
+    } finally {
+      setBusy(false);
+    }
+  };
+  const remove = async () => {
+    if (!current) return;
+    try {
+      await api.deleteSource(current.id);
+      notify.success(`Image source "${current.name}" deleted.`);
+      setSelected([]);
+      await sources.reload();
+    } catch (e) {
+      notify.error(e, "delete the image source");
+    } finally {
+      setConfirmDelete(false);
+    }
+  };
+
+  return (
+    <ContentLayout header={<Header variant="h1" description="Where workflows get their images: cameras, folders, uploads, or the synthetic demo camera.">Image sources</Header>}>
+      <SpaceBetween size="l">
+        {(plugins.error || sources.error) && <Alert type="error">{plugins.error ?? sources.error}</Alert>}
+        <Table
+          items={sources.data ?? []}
+          loading={sources.loading}
+          loadingText="Loading image sources"
+          selectionType="single"
+          selectedItems={selected}
+          onSelectionChange={({ detail }) => setSelected(detail.selectedItems)}
+          trackBy="id"
+          variant="full-page"
+          header={
+            <Header
+              counter={sources.data ? `(${sources.data.length})` : undefined}
+              actions={
+                <SpaceBetween direction="horizontal" size="xs">
+                  <Button iconName="refresh" ariaLabel="Refresh" onClick={() => void sources.reload()} />
+                  <Button disabled={!current} onClick={() => current && setPreviewing(current)}>Preview</Button>
+                  <Button disabled={!current} loading={busy} onClick={() => void capture()}>Capture</Button>
+                  <Button disabled={!current} onClick={() => current && setEditing(newEditing(sourcePlugins, current))}>Edit</Button>
+                  <Button disabled={!current} onClick={() => setConfirmDelete(true)}>Delete</Button>
+                  <Button variant="primary" disabled={!sourcePlugins.length} onClick={() => setEditing(newEditing(sourcePlugins))} data-testid="add-source">
+                    Add image source
+                  </Button>
+                </SpaceBetween>
+              }
+            >
+              Image sources
+            </Header>
+          }
+          columnDefinitions={[
+            { id: "name", header: "Name", cell: (s) => s.name, isRowHeader: true },
+            { id: "type", header: "Type", cell: (s) => titles[s.config.type] ?? s.config.type },
+            { id: "camera", header: "Camera settings", cell: (s) => describeCamera(s.camera) },
+            { id: "updated", header: "Updated", cell: (s) => formatTime(s.updated_at ?? s.created_at) },
+          ]}
+          empty={<EmptyState title="No image sources" subtitle="Add a camera, a folder, or the synthetic demo camera." />}
+        />
+        {sourcePlugins.length > 0 && (
+          <Container header={<Header variant="h3">Available source types</Header>}>
+            <ColumnLayout columns={3} variant="text-grid">
+              {sourcePlugins.map((p) => (
+                <div key={p.type}>
+                  <Box variant="awsui-key-label">{p.title || p.type}</Box>
+                  <Box color="text-body-secondary">{p.description ?? (typeof p.schema.description === "string" ? p.schema.description : p.type)}</Box>
+                </div>
+              ))}
+            </ColumnLayout>
+          </Container>
+        )}
+      </SpaceBetween>
+      {editing && (
+        <SourceModal
+          plugins={sourcePlugins}
+          editing={editing}
+          onClose={() => setEditing(null)}
+          onSaved={() => {
+            setEditing(null);
+            void sources.reload();
+          }}
+        />
+      )}
+      {previewing && <PreviewModal source={previewing} onClose={() => setPreviewing(null)} />}
+      <Modal
+        visible={confirmDelete}
+        onDismiss={() => setConfirmDelete(false)}
+        header="Delete image source"
+        footer={
+          <Box float="right">
+            <SpaceBetween direction="horizontal" size="xs">
+              <Button variant="link" onClick={() => setConfirmDelete(false)}>Cancel</Button>
+              <Button variant="primary" onClick={() => void remove()}>Delete</Button>
+            </SpaceBetween>
+          </Box>
+        }
+      >
+        Delete <b>{current?.name}</b>? Workflows that use it must be changed or deleted first.
+      </Modal>
+    </ContentLayout>
+  );
+}
