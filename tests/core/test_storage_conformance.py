@@ -5,11 +5,12 @@ from __future__ import annotations
 import hashlib
 import tracemalloc
 import urllib.request
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import httpx
 import pytest
+from boto3.s3.transfer import TransferConfig
 
 from dda.core.errors import InvalidInput, NotFound
 from dda.core.settings import S3Settings
@@ -21,7 +22,7 @@ LARGE_OBJECT_BYTES = 64 * MIB
 CHUNK_BYTES = 256 * 1024
 
 
-def _s3_transfer_config() -> object:
+def _s3_transfer_config() -> TransferConfig:
     # 5 MiB is S3's smallest multipart part; small parts keep the 20 MB upload's memory bound visible.
     config = default_transfer_config()
     config.multipart_threshold = 5 * MIB
@@ -41,7 +42,7 @@ def store(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[ObjectStor
         "tenant/objects",
         s3=s3_settings,
         create_bucket=True,
-        transfer_config=_s3_transfer_config(),  # type: ignore[arg-type]
+        transfer_config=_s3_transfer_config(),
     )
 
 
@@ -199,7 +200,7 @@ BAD_KEYS = {
 
 @pytest.mark.parametrize("key", BAD_KEYS.values(), ids=BAD_KEYS.keys())
 def test_bad_keys_are_refused_everywhere(store: ObjectStore, key: str, tmp_path: Path) -> None:
-    calls = [
+    calls: list[Callable[[], object]] = [
         lambda: store.put_bytes(key, b"x"),
         lambda: store.put_stream(key, GeneratedStream(10)),
         lambda: store.get_bytes(key),

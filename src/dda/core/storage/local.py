@@ -19,6 +19,7 @@ from dda.core.errors import Conflict, InvalidInput, NotFound, Unavailable
 from dda.core.storage.base import COPY_CHUNK_BYTES, ObjectStore, Readable, check_expiry
 from dda.core.storage.keys import RESERVED_SEGMENT, validate_key, validate_prefix
 
+MAX_NAME_BYTES = 255  # the limit of ext4, XFS, btrfs, NTFS and APFS for one file or folder name
 _PUBLISH_ATTEMPTS = 3  # a concurrent delete may prune the target folder between mkdir and rename
 
 
@@ -105,7 +106,10 @@ class LocalObjectStore(ObjectStore):
 
     # Internals ---------------------------------------------------------------------------------
     def _path(self, key: str) -> Path:
-        target = self.root / validate_key(key)
+        validate_key(key)
+        if any(len(name.encode("utf-8")) > MAX_NAME_BYTES for name in key.split("/")):
+            raise _name_too_long(key, self.root)
+        target = self.root / key
         # Keys cannot climb out with '..', but a symlink planted inside the folder could.
         real_root = os.path.realpath(self.root)
         if os.path.commonpath([real_root, os.path.realpath(target)]) != real_root:
@@ -158,11 +162,8 @@ class LocalObjectStore(ObjectStore):
                 if attempt == _PUBLISH_ATTEMPTS - 1:
                     raise
             except OSError as exc:
-                if exc.errno == errno.ENAMETOOLONG:
-                    raise InvalidInput(
-                        f"object key {key!r} has a name too long for the file system of {self.root}",
-                        hint="keep each '/'-separated name under 255 bytes",
-                    ) from exc
+                if exc.errno == errno.ENAMETOOLONG:  # a file system with a limit below the usual 255
+                    raise _name_too_long(key, self.root) from exc
                 raise
 
     def _parent_is_object(self, key: str) -> Conflict:
@@ -190,3 +191,10 @@ class LocalObjectStore(ObjectStore):
             f"no object {key!r} in {self.url}",
             hint="check the key; list(prefix) shows what is stored",
         )
+
+
+def _name_too_long(key: str, root: Path) -> InvalidInput:
+    return InvalidInput(
+        f"object key {key!r} has a name too long for the file system of {root}",
+        hint=f"keep each '/'-separated name under {MAX_NAME_BYTES} bytes",
+    )
