@@ -36,16 +36,23 @@ export type Plugins = { sources: PluginInfo[]; triggers: PluginInfo[]; outputs: 
 export type PluginConfig = { type: string; [key: string]: unknown };
 
 export type Roi = { x: number; y: number; width: number; height: number };
+export type PipelineStep =
+  | { op: "rotate"; degrees: 90 | 180 | 270 }
+  | { op: "flip"; axis: "horizontal" | "vertical" }
+  | { op: "grayscale" };
+/** src/dda/station/plugins/processing.py CameraSettings */
 export type CameraSettings = {
-  exposure?: number | null;
+  exposure_us?: number | null;
   gain?: number | null;
   roi?: Roi | null;
-  pipeline?: unknown[];
-  [key: string]: unknown;
+  pipeline?: PipelineStep[];
 };
 
+/** Database ids are integers; capture ids are UUID strings. */
+export type Id = number;
+
 export type ImageSource = {
-  id: string;
+  id: Id;
   name: string;
   config: PluginConfig;
   camera: CameraSettings;
@@ -57,18 +64,19 @@ export type ImageSourceInput = { name: string; config: PluginConfig; camera: Cam
 export type Verdict = "normal" | "anomaly";
 
 export type InferenceResult = {
-  id: string;
+  id: Id;
   capture_id?: string;
   capture_type?: string;
-  workflow_id: string | null;
+  workflow_id: Id | null;
+  workflow_name?: string;
   created_at: string;
   prediction: Verdict | string;
   label?: string | null;
   confidence: number | null;
   anomaly_score: number | null;
   threshold: number | null;
-  labels?: unknown;
-  class_areas?: Record<string, number> | null;
+  /** defect class -> percent of the image area */
+  labels?: Record<string, number> | null;
   model_name: string | null;
   model_version: string | null;
   flag_for_review: boolean;
@@ -81,7 +89,7 @@ export type InferenceResult = {
 };
 export type ResultPage = { items: InferenceResult[]; total: number };
 export type ResultFilter = {
-  workflow_id?: string;
+  workflow_id?: Id;
   prediction?: string;
   flagged?: boolean;
   since?: string;
@@ -105,9 +113,9 @@ export type ImageKind = "input" | "overlay" | "mask";
 
 export type WorkflowState = "stopped" | "running" | "error" | string;
 export type Workflow = {
-  id: string;
+  id: Id;
   name: string;
-  source_id: string;
+  source_id: Id;
   model_name: string;
   model_version: string;
   triggers: PluginConfig[];
@@ -120,7 +128,7 @@ export type Workflow = {
 };
 export type WorkflowInput = {
   name: string;
-  source_id: string;
+  source_id: Id;
   model_name: string;
   model_version: string;
   triggers: PluginConfig[];
@@ -151,7 +159,7 @@ export type Health = {
   latency_ms?: Record<string, LatencyStats>;
   throughput_per_s?: number;
   counts?: Record<string, number>;
-  workflows?: { id: string; name: string; state: string }[];
+  workflows?: { id: Id; name: string; state: string }[];
   [key: string]: unknown;
 };
 
@@ -255,7 +263,7 @@ export function queryString(params: Record<string, string | number | boolean | u
   return text ? `?${text}` : "";
 }
 
-const enc = encodeURIComponent;
+const enc = (part: string | number) => encodeURIComponent(String(part));
 
 // ---------- endpoints ----------
 
@@ -271,27 +279,27 @@ export const api = {
 
   // image sources
   listSources: () => json<ImageSource[]>("/image-sources"),
-  getSource: (id: string) => json<ImageSource>(`/image-sources/${enc(id)}`),
+  getSource: (id: Id) => json<ImageSource>(`/image-sources/${enc(id)}`),
   createSource: (body: ImageSourceInput) => send<ImageSource>("POST", "/image-sources", body),
-  updateSource: (id: string, body: ImageSourceInput) => send<ImageSource>("PUT", `/image-sources/${enc(id)}`, body),
-  deleteSource: (id: string) => send<void>("DELETE", `/image-sources/${enc(id)}`),
-  previewSource: async (id: string) => (await request(`/image-sources/${enc(id)}/preview`, { method: "POST" })).blob(),
-  captureSource: (id: string) => send<unknown>("POST", `/image-sources/${enc(id)}/capture`),
+  updateSource: (id: Id, body: ImageSourceInput) => send<ImageSource>("PUT", `/image-sources/${enc(id)}`, body),
+  deleteSource: (id: Id) => send<void>("DELETE", `/image-sources/${enc(id)}`),
+  previewSource: async (id: Id) => (await request(`/image-sources/${enc(id)}/preview`, { method: "POST" })).blob(),
+  captureSource: (id: Id) => send<unknown>("POST", `/image-sources/${enc(id)}/capture`),
 
   // workflows
   listWorkflows: () => json<Workflow[]>("/workflows"),
-  getWorkflow: (id: string) => json<Workflow>(`/workflows/${enc(id)}`),
+  getWorkflow: (id: Id) => json<Workflow>(`/workflows/${enc(id)}`),
   createWorkflow: (body: WorkflowInput) => send<Workflow>("POST", "/workflows", body),
-  updateWorkflow: (id: string, body: WorkflowInput) => send<Workflow>("PUT", `/workflows/${enc(id)}`, body),
-  deleteWorkflow: (id: string) => send<void>("DELETE", `/workflows/${enc(id)}`),
-  runWorkflow: (id: string, file?: File) => {
+  updateWorkflow: (id: Id, body: WorkflowInput) => send<Workflow>("PUT", `/workflows/${enc(id)}`, body),
+  deleteWorkflow: (id: Id) => send<void>("DELETE", `/workflows/${enc(id)}`),
+  runWorkflow: (id: Id, file?: File) => {
     if (!file) return send<InferenceResult>("POST", `/workflows/${enc(id)}/run`);
     const form = new FormData();
     form.append("file", file);
     return json<InferenceResult>(`/workflows/${enc(id)}/run`, { method: "POST", body: form });
   },
-  startWorkflow: (id: string) => send<Workflow>("POST", `/workflows/${enc(id)}/start`),
-  stopWorkflow: (id: string) => send<Workflow>("POST", `/workflows/${enc(id)}/stop`),
+  startWorkflow: (id: Id) => send<Workflow>("POST", `/workflows/${enc(id)}/start`),
+  stopWorkflow: (id: Id) => send<Workflow>("POST", `/workflows/${enc(id)}/stop`),
 
   // models
   listModels: () => json<Model[]>("/models"),
@@ -308,11 +316,11 @@ export const api = {
 
   // results
   listResults: (filter: ResultFilter) => json<ResultPage>(`/results${queryString(filter)}`),
-  getResult: (id: string) => json<InferenceResult>(`/results/${enc(id)}`),
-  reviewResult: (id: string, body: ResultReview) => send<InferenceResult>("PATCH", `/results/${enc(id)}`, body),
-  resultImage: async (id: string, kind: ImageKind) =>
+  getResult: (id: Id) => json<InferenceResult>(`/results/${enc(id)}`),
+  reviewResult: (id: Id, body: ResultReview) => send<InferenceResult>("PATCH", `/results/${enc(id)}`, body),
+  resultImage: async (id: Id, kind: ImageKind) =>
     (await request(`/results/${enc(id)}/image${queryString({ kind })}`)).blob(),
-  summary: (workflowId?: string) => json<ResultSummary>(`/results/summary${queryString({ workflow_id: workflowId })}`),
+  summary: (workflowId?: Id) => json<ResultSummary>(`/results/summary${queryString({ workflow_id: workflowId })}`),
   exportResults: async (filter: ResultFilter) => {
     const response = await request("/results/export", {
       method: "POST",

@@ -1,29 +1,31 @@
-// Camera settings form <-> API shape. Pure; tested in camera.test.ts.
+// Camera settings form <-> API shape (src/dda/station/plugins/processing.py). Pure; tested.
 
-import type { CameraSettings } from "./api";
+import type { CameraSettings, PipelineStep } from "./api";
 
 export type CameraForm = {
-  exposure: string;
+  exposure_us: string;
   gain: string;
   roi_x: string;
   roi_y: string;
   roi_width: string;
   roi_height: string;
-  pipeline: string;
+  pipeline: PipelineStep[];
 };
+
+export const MAX_PIPELINE_STEPS = 16;
 
 const text = (v: unknown) => (v === null || v === undefined ? "" : String(v));
 
 export function cameraToForm(camera: CameraSettings | undefined): CameraForm {
   const roi = camera?.roi;
   return {
-    exposure: text(camera?.exposure),
+    exposure_us: text(camera?.exposure_us),
     gain: text(camera?.gain),
     roi_x: text(roi?.x),
     roi_y: text(roi?.y),
     roi_width: text(roi?.width),
     roi_height: text(roi?.height),
-    pipeline: camera?.pipeline && camera.pipeline.length ? JSON.stringify(camera.pipeline) : "",
+    pipeline: camera?.pipeline ? [...camera.pipeline] : [],
   };
 }
 
@@ -31,43 +33,56 @@ const ROI_KEYS = ["roi_x", "roi_y", "roi_width", "roi_height"] as const;
 
 export function cameraErrors(form: CameraForm): Record<string, string> {
   const errors: Record<string, string> = {};
-  const check = (key: keyof CameraForm, min: number, what: string) => {
-    const value = form[key].trim();
-    if (value === "") return;
-    const n = Number(value);
-    if (!Number.isFinite(n) || n < min) errors[key] = `Enter ${what}.`;
-  };
-  check("exposure", 0, "a positive exposure time");
-  check("gain", 0, "a gain of 0 or more");
+  const value = (key: (typeof ROI_KEYS)[number] | "exposure_us" | "gain") => form[key].trim();
+  if (value("exposure_us") !== "" && !(Number(value("exposure_us")) > 0)) errors.exposure_us = "Enter an exposure time above 0 µs.";
+  if (value("gain") !== "" && !(Number(value("gain")) >= 0)) errors.gain = "Enter a gain of 0 or more.";
   for (const key of ROI_KEYS) {
-    const whole = key === "roi_x" || key === "roi_y" ? 0 : 1;
-    check(key, whole, whole ? "a size of at least 1 pixel" : "an offset of 0 or more");
-    if (!errors[key] && form[key].trim() !== "" && !Number.isInteger(Number(form[key]))) errors[key] = "Enter whole pixels.";
+    const raw = value(key);
+    if (raw === "") continue;
+    const n = Number(raw);
+    const min = key === "roi_x" || key === "roi_y" ? 0 : 1;
+    if (!Number.isInteger(n) || n < min) errors[key] = min ? "Enter whole pixels, at least 1." : "Enter whole pixels, 0 or more.";
   }
-  const filled = ROI_KEYS.filter((k) => form[k].trim() !== "").length;
-  if (filled > 0 && filled < 4) {
-    for (const key of ROI_KEYS) if (!form[key].trim()) errors[key] = "Fill all four ROI values, or none.";
+  const filled = ROI_KEYS.filter((k) => value(k) !== "").length;
+  const sizeFilled = value("roi_width") !== "" && value("roi_height") !== "";
+  if (filled > 0 && !sizeFilled) {
+    for (const key of ["roi_width", "roi_height"] as const) if (!value(key)) errors[key] = "Enter the ROI width and height, or clear the ROI.";
   }
-  if (form.pipeline.trim()) {
-    try {
-      if (!Array.isArray(JSON.parse(form.pipeline))) errors.pipeline = "Enter a JSON list of steps.";
-    } catch {
-      errors.pipeline = "Enter valid JSON: a list of steps.";
-    }
-  }
+  if (form.pipeline.length > MAX_PIPELINE_STEPS) errors.pipeline = `Use at most ${MAX_PIPELINE_STEPS} steps.`;
   return errors;
 }
 
 /** The API's camera object; call cameraErrors first. Empty inputs become null (source default). */
 export function cameraFromForm(form: CameraForm): CameraSettings {
   const num = (v: string) => (v.trim() === "" ? null : Number(v));
-  const roiFilled = ROI_KEYS.every((k) => form[k].trim() !== "");
+  const hasRoi = form.roi_width.trim() !== "" && form.roi_height.trim() !== "";
   return {
-    exposure: num(form.exposure),
+    exposure_us: num(form.exposure_us),
     gain: num(form.gain),
-    roi: roiFilled
-      ? { x: Number(form.roi_x), y: Number(form.roi_y), width: Number(form.roi_width), height: Number(form.roi_height) }
+    roi: hasRoi
+      ? { x: Number(form.roi_x || 0), y: Number(form.roi_y || 0), width: Number(form.roi_width), height: Number(form.roi_height) }
       : null,
-    pipeline: form.pipeline.trim() ? (JSON.parse(form.pipeline) as unknown[]) : [],
+    pipeline: form.pipeline,
   };
+}
+
+export function describeStep(step: PipelineStep): string {
+  switch (step.op) {
+    case "rotate":
+      return `rotate ${step.degrees}°`;
+    case "flip":
+      return `flip ${step.axis}`;
+    default:
+      return "grayscale";
+  }
+}
+
+export function describeCamera(camera: CameraSettings | undefined): string {
+  if (!camera) return "defaults";
+  const parts: string[] = [];
+  if (camera.exposure_us !== null && camera.exposure_us !== undefined) parts.push(`exposure ${camera.exposure_us} µs`);
+  if (camera.gain !== null && camera.gain !== undefined) parts.push(`gain ${camera.gain}`);
+  if (camera.roi) parts.push(`ROI ${camera.roi.width}×${camera.roi.height}+${camera.roi.x}+${camera.roi.y}`);
+  for (const step of camera.pipeline ?? []) parts.push(describeStep(step));
+  return parts.join(", ") || "defaults";
 }

@@ -53,7 +53,7 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
   const [exporting, setExporting] = useState(false);
 
   const filter: ResultFilter = {
-    workflow_id: workflowId || undefined,
+    workflow_id: workflowId ? Number(workflowId) : undefined,
     prediction: prediction || undefined,
     flagged: flagged === "" ? undefined : flagged === "yes",
     ...rangeToFilter(range, new Date()),
@@ -67,7 +67,7 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
   const total = results.data?.total ?? 0;
   const workflowNames = Object.fromEntries((workflows.data ?? []).map((w) => [w.id, w.name]));
 
-  const workflowOptions = [ANY, ...(workflows.data ?? []).map((w) => ({ label: w.name, value: w.id }))];
+  const workflowOptions = [ANY, ...(workflows.data ?? []).map((w) => ({ label: w.name, value: String(w.id) }))];
   const predictionOptions = [ANY, { label: "Normal", value: "normal" }, { label: "Anomaly", value: "anomaly" }];
   const flaggedOptions = [ANY, { label: "Flagged for review", value: "yes" }, { label: "Not flagged", value: "no" }];
 
@@ -148,7 +148,7 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
           }
           columnDefinitions={[
             { id: "time", header: "Time", cell: (r) => formatTime(r.created_at), isRowHeader: true },
-            { id: "workflow", header: "Workflow", cell: (r) => (r.workflow_id ? workflowNames[r.workflow_id] ?? r.workflow_id : "–") },
+            { id: "workflow", header: "Workflow", cell: (r) => (r.workflow_id !== null ? workflowNames[r.workflow_id] ?? r.workflow_name ?? String(r.workflow_id) : r.workflow_name || "–") },
             { id: "verdict", header: "Verdict", cell: (r) => <VerdictBadge result={r} /> },
             { id: "confidence", header: "Confidence", cell: (r) => formatPercent(r.confidence) },
             { id: "score", header: "Score / threshold", cell: (r) => `${formatNumber(r.anomaly_score)} / ${formatNumber(r.threshold)}` },
@@ -162,7 +162,7 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
       {open && (
         <ResultDetail
           result={open}
-          workflowName={open.workflow_id ? workflowNames[open.workflow_id] : undefined}
+          workflowName={(open.workflow_id !== null ? workflowNames[open.workflow_id] : undefined) ?? open.workflow_name}
           onClose={() => setOpen(null)}
           onSaved={(updated) => {
             setOpen(updated);

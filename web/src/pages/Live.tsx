@@ -21,7 +21,7 @@ import { navigate, useLoader } from "../hooks";
 
 const POLL_MS = 1000;
 
-async function latestStored(workflowId: string): Promise<InferenceResult | null> {
+async function latestStored(workflowId: number): Promise<InferenceResult | null> {
   const page = await api.listResults({ workflow_id: workflowId, limit: 1 });
   return page.items[0] ?? null;
 }
@@ -158,13 +158,13 @@ export function LivePage({ initialWorkflow }: { initialWorkflow?: string }) {
   const workflows = useLoader(() => api.listWorkflows(), [], POLL_MS);
   const [selected, setSelected] = useState<string | undefined>(initialWorkflow ?? localStorage.getItem("dda.live.workflow") ?? undefined);
   const list = workflows.data ?? [];
-  const current = list.find((w) => w.id === selected) ?? list[0];
+  const current = list.find((w) => String(w.id) === selected) ?? list[0];
 
   useEffect(() => {
-    if (current) localStorage.setItem("dda.live.workflow", current.id);
+    if (current) localStorage.setItem("dda.live.workflow", String(current.id));
   }, [current]);
 
-  const options = list.map((w) => ({ label: w.name, value: w.id, description: `${w.model_name} v${w.model_version}` }));
+  const options = list.map((w) => ({ label: w.name, value: String(w.id), description: `${w.model_name} v${w.model_version}` }));
   return (
     <ContentLayout
       header={
@@ -175,7 +175,7 @@ export function LivePage({ initialWorkflow }: { initialWorkflow?: string }) {
             <FormField label="Workflow" stretch>
               <div style={{ minWidth: 260 }}>
                 <Select
-                  selectedOption={options.find((o) => o.value === current?.id) ?? null}
+                  selectedOption={options.find((o) => o.value === String(current?.id)) ?? null}
                   options={options}
                   placeholder="Choose a workflow"
                   empty="No workflows yet"

@@ -25,8 +25,7 @@ const KINDS: { kind: ImageKind; title: string }[] = [
 ];
 
 function classificationOptions(result: InferenceResult) {
-  const labels = Array.isArray(result.labels) ? result.labels.filter((l): l is string => typeof l === "string") : [];
-  const values = [...new Set(["normal", "anomaly", ...labels])];
+  const values = [...new Set(["normal", "anomaly", ...(result.human_classification ? [result.human_classification] : [])])];
   return [{ label: "Keep the model's verdict", value: "" }, ...values.map((v) => ({ label: v, value: v }))];
 }
 
@@ -104,8 +103,8 @@ export function ResultDetail({ result, workflowName, onClose, onSaved }: Props) 
               { label: "Latency", value: <Latency latency={result.latency_ms} /> },
               {
                 label: "Defect area",
-                value: result.class_areas && Object.keys(result.class_areas).length
-                  ? Object.entries(result.class_areas).map(([k, v]) => `${k} ${v.toFixed(2)}%`).join(", ")
+                value: result.labels && Object.keys(result.labels).length
+                  ? Object.entries(result.labels).map(([k, v]) => `${k} ${Number(v).toFixed(2)}%`).join(", ")
                   : "–",
               },
             ]}

@@ -13,17 +13,18 @@ import Input from "@cloudscape-design/components/input";
 import Modal from "@cloudscape-design/components/modal";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
-import Textarea from "@cloudscape-design/components/textarea";
-import { api, type CameraSettings, type ImageSource, type ImageSourceInput, type PluginInfo } from "../api";
+import AttributeEditor from "@cloudscape-design/components/attribute-editor";
+import Select from "@cloudscape-design/components/select";
+import { api, type ImageSource, type ImageSourceInput, type PipelineStep, type PluginInfo } from "../api";
 import { describeError, useNotify } from "../components/notify";
 import { EmptyState } from "../components/PageTable";
 import { PluginEditor } from "../components/SchemaForm";
 import { formatTime } from "../format";
 import { useLoader } from "../hooks";
 import { draftFromConfig, draftToConfig, type PluginDraft } from "../schema";
-import { cameraErrors, cameraFromForm, cameraToForm, type CameraForm } from "../camera";
+import { cameraErrors, cameraFromForm, cameraToForm, describeCamera, type CameraForm } from "../camera";
 
-type Editing = { id: string | null; name: string; draft: PluginDraft; camera: CameraForm };
+type Editing = { id: number | null; name: string; draft: PluginDraft; camera: CameraForm };
 
 function newEditing(plugins: PluginInfo[], source?: ImageSource): Editing {
   const fallback = plugins.find((p) => p.type === "synthetic")?.type ?? plugins[0]?.type ?? "";
@@ -35,39 +36,108 @@ function newEditing(plugins: PluginInfo[], source?: ImageSource): Editing {
   };
 }
 
+const STEP_OPTIONS = [
+  { label: "Rotate", value: "rotate" },
+  { label: "Flip", value: "flip" },
+  { label: "Grayscale", value: "grayscale" },
+];
+const ROTATE_OPTIONS = [90, 180, 270].map((d) => ({ label: `${d}° clockwise`, value: String(d) }));
+const FLIP_OPTIONS = [
+  { label: "Horizontal (mirror)", value: "horizontal" },
+  { label: "Vertical (upside down)", value: "vertical" },
+];
+
+function newStep(op: string): PipelineStep {
+  if (op === "rotate") return { op: "rotate", degrees: 180 };
+  if (op === "flip") return { op: "flip", axis: "horizontal" };
+  return { op: "grayscale" };
+}
+
+function StepParam({ step, onChange }: { step: PipelineStep; onChange: (s: PipelineStep) => void }) {
+  if (step.op === "rotate") {
+    return (
+      <Select
+        selectedOption={ROTATE_OPTIONS.find((o) => o.value === String(step.degrees)) ?? null}
+        options={ROTATE_OPTIONS}
+        onChange={({ detail }) => onChange({ op: "rotate", degrees: Number(detail.selectedOption.value) as 90 | 180 | 270 })}
+      />
+    );
+  }
+  if (step.op === "flip") {
+    return (
+      <Select
+        selectedOption={FLIP_OPTIONS.find((o) => o.value === step.axis) ?? null}
+        options={FLIP_OPTIONS}
+        onChange={({ detail }) => onChange({ op: "flip", axis: detail.selectedOption.value as "horizontal" | "vertical" })}
+      />
+    );
+  }
+  return <Box color="text-body-secondary" padding={{ top: "xs" }}>No settings</Box>;
+}
+
+function PipelineEditor({ steps, error, onChange }: { steps: PipelineStep[]; error?: string; onChange: (s: PipelineStep[]) => void }) {
+  return (
+    <FormField
+      label="Processing pipeline"
+      description="Applied to every frame after the ROI crop, in this order, before inference."
+      errorText={error}
+      stretch
+    >
+      <AttributeEditor
+        items={steps}
+        addButtonText="Add step"
+        removeButtonText="Remove"
+        empty="No processing steps."
+        onAddButtonClick={() => onChange([...steps, newStep("rotate")])}
+        onRemoveButtonClick={({ detail }) => onChange(steps.filter((_, i) => i !== detail.itemIndex))}
+        definition={[
+          {
+            label: "Step",
+            control: (step, index) => (
+              <Select
+                selectedOption={STEP_OPTIONS.find((o) => o.value === step.op) ?? null}
+                options={STEP_OPTIONS}
+                onChange={({ detail }) => onChange(steps.map((s, i) => (i === index ? newStep(detail.selectedOption.value ?? "") : s)))}
+              />
+            ),
+          },
+          {
+            label: "Setting",
+            control: (step, index) => <StepParam step={step} onChange={(next) => onChange(steps.map((s, i) => (i === index ? next : s)))} />,
+          },
+        ]}
+      />
+    </FormField>
+  );
+}
+
 function CameraFields({ value, errors, onChange }: { value: CameraForm; errors: Record<string, string>; onChange: (v: CameraForm) => void }) {
-  const field = (key: keyof CameraForm, label: string, description?: string) => (
+  const field = (key: Exclude<keyof CameraForm, "pipeline">, label: string, description?: string, placeholder = "source default") => (
     <FormField label={label} description={description} errorText={errors[key]} controlId={`camera-${key}`}>
       <Input
         controlId={`camera-${key}`}
         type="number"
         value={value[key]}
-        placeholder="source default"
+        placeholder={placeholder}
         onChange={({ detail }) => onChange({ ...value, [key]: detail.value })}
       />
     </FormField>
   );
   return (
-    <SpaceBetween size="s">
+    <SpaceBetween size="m">
       <ColumnLayout columns={2}>
-        {field("exposure", "Exposure (µs)", "Applied by cameras that support it (GigE Vision, some USB).")}
-        {field("gain", "Gain (dB)")}
+        {field("exposure_us", "Exposure (µs)", "Set in hardware on cameras that support it.")}
+        {field("gain", "Gain (dB)", "Hardware gain; simulated on the synthetic camera.")}
       </ColumnLayout>
-      <Box variant="h4">Region of interest (crop, pixels)</Box>
-      <ColumnLayout columns={4}>
-        {field("roi_x", "X")}
-        {field("roi_y", "Y")}
-        {field("roi_width", "Width")}
-        {field("roi_height", "Height")}
-      </ColumnLayout>
-      <FormField
-        label="Processing pipeline"
-        description='Steps applied to each frame before inference, as JSON, e.g. [{"op": "rotate", "degrees": 90}].'
-        errorText={errors.pipeline}
-        controlId="camera-pipeline"
-      >
-        <Textarea controlId="camera-pipeline" rows={2} value={value.pipeline} onChange={({ detail }) => onChange({ ...value, pipeline: detail.value })} />
+      <FormField label="Region of interest" description="Crop to the part of the image the model should see (pixels). Leave empty for the full image." stretch>
+        <ColumnLayout columns={4}>
+          {field("roi_x", "X", undefined, "0")}
+          {field("roi_y", "Y", undefined, "0")}
+          {field("roi_width", "Width", undefined, "full")}
+          {field("roi_height", "Height", undefined, "full")}
+        </ColumnLayout>
       </FormField>
+      <PipelineEditor steps={value.pipeline} error={errors.pipeline} onChange={(pipeline) => onChange({ ...value, pipeline })} />
     </SpaceBetween>
   );
 }
@@ -87,7 +157,7 @@ function SourceModal({ plugins, editing, onClose, onSaved }: { plugins: PluginIn
     setErrors({ ...configErrors, ...nameError });
     setCamErrors(cameraProblems);
     if (Object.keys(configErrors).length || Object.keys(cameraProblems).length || !state.name.trim()) return;
-    const body: ImageSourceInput = { name: state.name.trim(), config, camera: cameraFromForm(state.camera) as CameraSettings };
+    const body: ImageSourceInput = { name: state.name.trim(), config, camera: cameraFromForm(state.camera) };
     setBusy(true);
     setFailure(null);
     try {
@@ -187,16 +257,6 @@ function PreviewModal({ source, onClose }: { source: ImageSource; onClose: () =>
       </SpaceBetween>
     </Modal>
   );
-}
-
-function describeCamera(camera: CameraSettings | undefined): string {
-  if (!camera) return "–";
-  const parts: string[] = [];
-  if (camera.exposure !== null && camera.exposure !== undefined) parts.push(`exposure ${camera.exposure}`);
-  if (camera.gain !== null && camera.gain !== undefined) parts.push(`gain ${camera.gain}`);
-  if (camera.roi) parts.push(`ROI ${camera.roi.width}×${camera.roi.height}`);
-  if (camera.pipeline?.length) parts.push(`${camera.pipeline.length} step(s)`);
-  return parts.join(", ") || "defaults";
 }
 
 /** Image sources: cameras, folders, uploads and the synthetic demo camera. */

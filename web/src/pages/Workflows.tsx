@@ -26,7 +26,7 @@ import { draftFromConfig, draftToConfig, type PluginDraft } from "../schema";
 const POLL_MS = 2000;
 
 type Editing = {
-  id: string | null;
+  id: number | null;
   name: string;
   sourceId: string;
   modelName: string;
@@ -40,7 +40,7 @@ function newEditing(plugins: Plugins, sources: ImageSource[], models: Model[], w
   return {
     id: workflow?.id ?? null,
     name: workflow?.name ?? "",
-    sourceId: workflow?.source_id ?? sources[0]?.id ?? "",
+    sourceId: String(workflow?.source_id ?? sources[0]?.id ?? ""),
     modelName: workflow?.model_name ?? models[0]?.name ?? "",
     modelVersion: workflow?.model_version ?? models[0]?.version ?? "",
     triggers: workflow
@@ -72,7 +72,7 @@ function WorkflowModal({ plugins, sources, models, editing, onClose, onSaved }: 
 
   const modelNames = [...new Set(models.map((m) => m.name))];
   const versions = models.filter((m) => m.name === state.modelName).map((m) => m.version);
-  const sourceOptions = sources.map((s) => ({ label: s.name, value: s.id, description: s.config.type }));
+  const sourceOptions = sources.map((s) => ({ label: s.name, value: String(s.id), description: s.config.type }));
   const modelOptions = modelNames.map((n) => ({ label: n, value: n }));
   const versionOptions = versions.map((v) => ({ label: v, value: v }));
 
@@ -91,7 +91,7 @@ function WorkflowModal({ plugins, sources, models, editing, onClose, onSaved }: 
     if (bad) return;
     const body: WorkflowInput = {
       name: state.name.trim(),
-      source_id: state.sourceId,
+      source_id: Number(state.sourceId),
       model_name: state.modelName,
       model_version: state.modelVersion,
       triggers: triggers.map((t) => t.config),
