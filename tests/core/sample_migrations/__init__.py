@@ -1,0 +1,1 @@
+"""A sample migration folder laid out the way each plane lays out its own (env.py, versions/)."""
