@@ -72,7 +72,7 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
 
   const running = workflow.state === "running";
   return (
-    <Grid gridDefinition={[{ colspan: { default: 12, l: 8 } }, { colspan: { default: 12, l: 4 } }]}>
+    <Grid gridDefinition={[{ colspan: { default: 12, s: 7, l: 8 } }, { colspan: { default: 12, s: 5, l: 4 } }]}>
       <Container
         header={
           <Header
