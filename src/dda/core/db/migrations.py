@@ -16,6 +16,7 @@ foreign keys off (batch mode recreates tables), and foreign keys are checked bef
 from __future__ import annotations
 
 import importlib.util
+import logging
 import os
 import zlib
 from collections.abc import Iterator, Sequence
@@ -35,6 +36,9 @@ from sqlalchemy.pool import NullPool
 
 from dda.core.db.engine import make_engine, normalize_url, redact_url
 from dda.core.errors import Conflict, InvalidInput, Unavailable
+
+# Alembic announces each of its built-in plugins at INFO when imported: noise in every log.
+logging.getLogger("alembic.runtime.plugins").setLevel(logging.WARNING)
 
 ScriptLocation = str | os.PathLike[str]
 _URL_ATTRIBUTE = "dda_database_url"
