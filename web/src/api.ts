@@ -51,55 +51,73 @@ export type CameraSettings = {
 /** Database ids are integers; capture ids are UUID strings. */
 export type Id = number;
 
+/** schemas/sources.py ImageSourceOut */
 export type ImageSource = {
   id: Id;
   name: string;
+  type: string;
   config: PluginConfig;
   camera: CameraSettings;
-  created_at?: string;
-  updated_at?: string;
+  created_at: string;
+  updated_at: string;
+};
+/** schemas/sources.py CaptureOut */
+export type Capture = {
+  id: string;
+  source_id: Id | null;
+  capture_type: string;
+  width: number;
+  height: number;
+  created_at: string;
+  image_url: string;
 };
 export type ImageSourceInput = { name: string; config: PluginConfig; camera: CameraSettings };
 
 export type Verdict = "normal" | "anomaly";
 
+/** schemas/results.py ResultOut */
 export type InferenceResult = {
   id: Id;
-  capture_id?: string;
-  capture_type?: string;
+  capture_id: string;
+  capture_type: string;
   workflow_id: Id | null;
-  workflow_name?: string;
+  workflow_name: string;
   created_at: string;
   prediction: Verdict | string;
-  label?: string | null;
-  confidence: number | null;
-  anomaly_score: number | null;
-  threshold: number | null;
+  label: string;
+  confidence: number;
+  anomaly_score: number;
+  threshold: number;
   /** defect class -> percent of the image area */
-  labels?: Record<string, number> | null;
-  model_name: string | null;
-  model_version: string | null;
+  labels: Record<string, number>;
+  mask_path: string | null;
+  input_path: string;
+  output_path: string;
+  manifest_path: string;
+  model_name: string;
+  model_version: string;
   flag_for_review: boolean;
-  human_classification: string | null;
+  human_classification: Verdict | null;
   note: string | null;
-  downloaded?: boolean;
-  latency_ms?: Record<string, number> | null;
-  has_mask?: boolean;
-  [key: string]: unknown;
+  downloaded: boolean;
+  latency_ms: Record<string, number>;
+  has_mask: boolean;
 };
 export type ResultPage = { items: InferenceResult[]; total: number };
+/** schemas/results.py ResultQuery */
 export type ResultFilter = {
   workflow_id?: Id;
-  prediction?: string;
+  prediction?: Verdict;
   flagged?: boolean;
   since?: string;
   until?: string;
   limit?: number;
   offset?: number;
 };
+/** schemas/results.py ResultReview */
 export type ResultReview = {
-  flag_for_review?: boolean;
-  human_classification?: string | null;
+  flag_for_review?: boolean | null;
+  human_classification?: Verdict | null;
   note?: string | null;
 };
 export type ResultSummary = {
@@ -112,6 +130,7 @@ export type ResultSummary = {
 export type ImageKind = "input" | "overlay" | "mask";
 
 export type WorkflowState = "stopped" | "running" | "error" | string;
+/** schemas/workflows.py WorkflowOut */
 export type Workflow = {
   id: Id;
   name: string;
@@ -123,8 +142,8 @@ export type Workflow = {
   state: WorkflowState;
   error?: string | null;
   last_result: InferenceResult | null;
-  created_at?: string;
-  updated_at?: string;
+  created_at: string;
+  updated_at: string;
 };
 export type WorkflowInput = {
   name: string;
@@ -135,17 +154,23 @@ export type WorkflowInput = {
   outputs: PluginConfig[];
 };
 
+/** schemas/models.py ModelOut */
 export type Model = {
   name: string;
   version: string;
-  type?: string;
-  model_type?: string;
-  labels?: string[];
-  status?: string;
-  loaded?: boolean;
-  installed_at?: string;
-  size_bytes?: number;
-  [key: string]: unknown;
+  model_type: string;
+  labels: string[];
+  mask_labels: string[];
+  threshold: number;
+  target: string;
+  format: string;
+  created_at: string | null;
+  installed_at: string | null;
+  size_bytes: number;
+  loaded: boolean;
+  status: "loaded" | "installed" | string;
+  pinned_by: string[];
+  metrics: Record<string, unknown>;
 };
 
 export type LatencyStats = { p50: number | null; p99: number | null; count?: number };
@@ -164,7 +189,10 @@ export type Health = {
 };
 
 export type AuthStatus = { setup_required: boolean };
-export type Me = { username: string; [key: string]: unknown };
+/** schemas/auth.py TokenOut */
+export type Token = { access_token: string; token_type: string; expires_in: number };
+/** schemas/auth.py UserOut */
+export type Me = { id: Id; username: string; is_admin: boolean; created_at: string };
 
 // ---------- plumbing ----------
 
@@ -263,6 +291,9 @@ export function queryString(params: Record<string, string | number | boolean | u
   return text ? `?${text}` : "";
 }
 
+/** The most results one export may hold (ResultQuery.limit's maximum). */
+export const EXPORT_LIMIT = 10_000;
+
 const enc = (part: string | number) => encodeURIComponent(String(part));
 
 // ---------- endpoints ----------
@@ -272,7 +303,7 @@ export const api = {
   authStatus: () => json<AuthStatus>("/auth/status"),
   setup: (username: string, password: string) => send<unknown>("POST", "/auth/setup", { username, password }),
   login: (username: string, password: string) =>
-    send<{ access_token: string; token_type: string }>("POST", "/auth/login", { username, password }),
+    send<Token>("POST", "/auth/login", { username, password }),
   me: () => json<Me>("/auth/me"),
 
   plugins: () => json<Plugins>("/plugins"),
@@ -284,7 +315,7 @@ export const api = {
   updateSource: (id: Id, body: ImageSourceInput) => send<ImageSource>("PUT", `/image-sources/${enc(id)}`, body),
   deleteSource: (id: Id) => send<void>("DELETE", `/image-sources/${enc(id)}`),
   previewSource: async (id: Id) => (await request(`/image-sources/${enc(id)}/preview`, { method: "POST" })).blob(),
-  captureSource: (id: Id) => send<unknown>("POST", `/image-sources/${enc(id)}/capture`),
+  captureSource: (id: Id) => send<Capture>("POST", `/image-sources/${enc(id)}/capture`),
 
   // workflows
   listWorkflows: () => json<Workflow[]>("/workflows"),
@@ -321,11 +352,13 @@ export const api = {
   resultImage: async (id: Id, kind: ImageKind) =>
     (await request(`/results/${enc(id)}/image${queryString({ kind })}`)).blob(),
   summary: (workflowId?: Id) => json<ResultSummary>(`/results/summary${queryString({ workflow_id: workflowId })}`),
+  /** A zip of the matching results (images, masks, a Ground Truth manifest). */
   exportResults: async (filter: ResultFilter) => {
     const response = await request("/results/export", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(filter),
+      // ResultQuery's default limit (50) is a page size; an export wants everything that matches.
+      body: JSON.stringify({ limit: EXPORT_LIMIT, ...filter }),
     });
     return response.blob();
   },

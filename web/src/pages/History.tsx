@@ -54,7 +54,7 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
 
   const filter: ResultFilter = {
     workflow_id: workflowId ? Number(workflowId) : undefined,
-    prediction: prediction || undefined,
+    prediction: prediction === "normal" || prediction === "anomaly" ? prediction : undefined,
     flagged: flagged === "" ? undefined : flagged === "yes",
     ...rangeToFilter(range, new Date()),
   };

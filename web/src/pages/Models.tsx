@@ -15,11 +15,11 @@ import Table from "@cloudscape-design/components/table";
 import { api, type Model } from "../api";
 import { describeError, useNotify } from "../components/notify";
 import { EmptyState } from "../components/PageTable";
-import { formatBytes, formatTime } from "../format";
+import { formatBytes, formatNumber, formatTime } from "../format";
 import { useLoader } from "../hooks";
 
 function ModelStatus({ model }: { model: Model }) {
-  const status = model.status ?? (model.loaded ? "loaded" : "installed");
+  const status = model.status || (model.loaded ? "loaded" : "installed");
   switch (status) {
     case "loaded":
     case "ready":
@@ -35,7 +35,7 @@ function ModelStatus({ model }: { model: Model }) {
 }
 
 function isLoaded(model: Model): boolean {
-  return model.loaded === true || model.status === "loaded" || model.status === "ready";
+  return model.loaded || model.status === "loaded";
 }
 
 function InstallModal({ onClose, onInstalled }: { onClose: () => void; onInstalled: (m: Model) => void }) {
@@ -173,8 +173,11 @@ export function ModelsPage() {
         columnDefinitions={[
           { id: "name", header: "Name", cell: (m) => m.name, isRowHeader: true },
           { id: "version", header: "Version", cell: (m) => m.version },
-          { id: "type", header: "Type", cell: (m) => m.model_type ?? m.type ?? "–" },
-          { id: "labels", header: "Labels", cell: (m) => (m.labels?.length ? m.labels.join(", ") : "–") },
+          { id: "type", header: "Type", cell: (m) => m.model_type },
+          { id: "labels", header: "Labels", cell: (m) => [...m.labels, ...m.mask_labels.filter((l) => !m.labels.includes(l))].join(", ") || "–" },
+          { id: "threshold", header: "Threshold", cell: (m) => formatNumber(m.threshold) },
+          { id: "target", header: "Target", cell: (m) => `${m.target} · ${m.format}` },
+          { id: "pinned", header: "Used by", cell: (m) => (m.pinned_by.length ? m.pinned_by.join(", ") : "–") },
           { id: "status", header: "Status", cell: (m) => <ModelStatus model={m} /> },
           { id: "size", header: "Size", cell: (m) => formatBytes(m.size_bytes) },
           { id: "installed", header: "Installed", cell: (m) => formatTime(m.installed_at) },

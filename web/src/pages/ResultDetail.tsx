@@ -55,7 +55,7 @@ export function ResultDetail({ result, workflowName, onClose, onSaved }: Props) 
     setBusy(true);
     setError(null);
     try {
-      const updated = await api.reviewResult(result.id, { flag_for_review: flag, human_classification: human || null, note: note || null });
+      const updated = await api.reviewResult(result.id, { flag_for_review: flag, human_classification: human === "normal" || human === "anomaly" ? human : null, note: note || null });
       onSaved(updated);
     } catch (e) {
       setError(describeError(e));
