@@ -1,0 +1,180 @@
+"""From model outputs to a verdict, with the torch model (training, evaluation, ``dda predict``).
+
+The decision rules (the exported model's runtime applies the same ones to the same outputs):
+
+- **classification**: ``anomaly_score = 1 - P(normal)``; anomalous when ``>= threshold``; the label
+  is the most likely defect class.
+- **segmentation**: ``cls = 1 - P(normal)`` from the image head; ``seg`` is the k-th largest pixel
+  defect probability (``anomaly_map = 1 - P(background)``), k = ``min_defect_area_pct`` % of the
+  map's pixels (at least 1). So ``seg >= t`` exactly when at least that much area has defect
+  probability ``>= t``. The ``verdict_rule`` combines them: ``cls_head`` -> cls, ``seg_head`` ->
+  seg, ``cls_or_seg`` -> max(cls, seg), ``cls_and_seg`` -> min(cls, seg); anomalous when
+  ``>= threshold``. ``pixel_threshold`` (equal to ``threshold`` unless configured otherwise)
+  decides which pixels are drawn and counted in the class areas.
+- **anomaly**: ``anomaly_score`` is the model's image score; anomalous when ``>= threshold``; the
+  defect region is where the anomaly map is ``>= pixel_threshold``.
+"""
+
+from __future__ import annotations
+
+import math
+import time
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from dda.ml.artifact import TrainedModel
+from dda.ml.data import load_rgb
+from dda.ml.deploy import build_deploy_module
+from dda.ml.plots import render_overlay
+from dda.runtime.types import Prediction, Verdict
+
+
+def area_scores(anomaly_map: np.ndarray, min_defect_area_pct: float) -> np.ndarray:
+    """Per image, the k-th largest pixel value (k = min area % of the pixels): [N, h, w] -> [N]."""
+    maps = np.asarray(anomaly_map, dtype=np.float32)
+    flat = maps.reshape(maps.shape[0], -1)
+    k = max(1, math.ceil(flat.shape[1] * float(min_defect_area_pct) / 100.0))
+    k = min(k, flat.shape[1])
+    return np.partition(flat, flat.shape[1] - k, axis=1)[:, flat.shape[1] - k]
+
+
+def image_anomaly_scores(
+    probs: np.ndarray, anomaly_map: np.ndarray | None, config: Mapping[str, Any], rule: str | None = None
+) -> np.ndarray:
+    """One score per image (higher = more anomalous) from batched outputs [N, C] and [N, h, w]."""
+    probs = np.asarray(probs, dtype=np.float64)
+    model_type = config["model_type"]
+    if model_type == "anomaly":
+        return probs[:, 0]
+    cls = 1.0 - probs[:, 0]
+    if model_type == "classification" or anomaly_map is None:
+        return cls
+    seg = area_scores(anomaly_map, config.get("min_defect_area_pct", 0.0)).astype(np.float64)
+    rule = rule or config.get("verdict_rule", "cls_or_seg")
+    if rule == "cls_head":
+        return cls
+    if rule == "seg_head":
+        return seg
+    if rule == "cls_and_seg":
+        return np.minimum(cls, seg)
+    return np.maximum(cls, seg)
+
+
+def pixel_threshold(config: Mapping[str, Any]) -> float:
+    value = config.get("pixel_threshold")
+    return float(config["threshold"] if value is None else value)
+
+
+def predicted_labels(probs: np.ndarray, anomalous: np.ndarray, config: Mapping[str, Any]) -> np.ndarray:
+    """Class id per image: 0 when normal, else the most likely defect class (1 for anomaly models)."""
+    probs = np.asarray(probs)
+    if config["model_type"] == "anomaly" or probs.shape[1] < 2:
+        return anomalous.astype(np.int64)
+    defect = probs[:, 1:].argmax(axis=1) + 1
+    return np.where(anomalous, defect, 0).astype(np.int64)
+
+
+def defect_masks(
+    anomaly_map: np.ndarray, class_map: np.ndarray | None, config: Mapping[str, Any]
+) -> np.ndarray:
+    """uint8 class ids [N, h, w]: defect where the anomaly map reaches the pixel threshold; the
+    class is the most likely defect class of the class map (1 without one)."""
+    on = np.asarray(anomaly_map) >= pixel_threshold(config)
+    if class_map is None or class_map.shape[1] < 2:
+        return on.astype(np.uint8)
+    ids = np.asarray(class_map)[:, 1:].argmax(axis=1) + 1
+    return np.where(on, ids, 0).astype(np.uint8)
+
+
+def _confidence(score: float, threshold: float, probs: np.ndarray, label: int, model_type: str) -> float:
+    if model_type != "anomaly":
+        return float(probs[label]) if label else float(probs[0])
+    # An unbounded anomaly score: distance from the threshold, squashed to 0.5..1.
+    scale = abs(threshold) * 0.25 + 1e-6
+    margin = (score - threshold) / scale
+    return float(0.5 + 0.5 * math.tanh(abs(margin)))
+
+
+class Predictor:
+    """Runs a trained model's deploy module on single images and decides like the runtime does."""
+
+    def __init__(self, trained: TrainedModel) -> None:
+        self.trained = trained
+        self.config = trained.config
+        self.module = build_deploy_module(trained)
+
+    @torch.inference_mode()
+    def predict(self, image: np.ndarray) -> Prediction:
+        """``image``: uint8 RGB [H, W, 3]. Maps and mask come back at the image's size."""
+        start = time.perf_counter()
+        outputs = [o.numpy() for o in self.module(torch.from_numpy(np.ascontiguousarray(image)))]
+        infer_ms = (time.perf_counter() - start) * 1000.0
+        probs, amap = outputs[0][None], outputs[1][None]
+        class_map = outputs[2][None] if len(outputs) > 2 else None
+        config = self.config
+        score = float(image_anomaly_scores(probs, amap, config)[0])
+        threshold = float(config["threshold"])
+        anomalous = np.array([score >= threshold])
+        label = int(predicted_labels(probs, anomalous, config)[0])
+        height, width = image.shape[:2]
+        full_map = _resize_map(amap[0], height, width)
+        mask = None
+        class_areas: dict[str, float] = {}
+        if config["model_type"] != "classification":
+            small_mask = defect_masks(amap, class_map, config)[0]
+            mask = _resize_mask(small_mask, height, width)
+            names = config.get("mask_class_names") or ["background", "anomaly"]
+            for class_id in range(1, len(names)):
+                class_areas[names[class_id]] = float((small_mask == class_id).mean() * 100.0)
+        verdict: Verdict = "anomaly" if anomalous[0] else "normal"
+        overlay = render_overlay(
+            image, mask, full_map if config["model_type"] == "anomaly" else None, verdict
+        )
+        names = config["class_names"]
+        return Prediction(
+            verdict=verdict,
+            label=names[label] if label < len(names) else "anomaly",
+            confidence=_confidence(score, threshold, probs[0], label, config["model_type"]),
+            anomaly_score=score,
+            threshold=threshold,
+            mask=mask,
+            anomaly_map=full_map,
+            class_areas=class_areas,
+            overlay=overlay,
+            timings_ms={"inference": infer_ms, "total": (time.perf_counter() - start) * 1000.0},
+            model_name=str(config.get("name", config["model_type"])),
+            model_version=str(config.get("training_id", "")),
+        )
+
+    def predict_file(self, path: Path) -> Prediction:
+        return self.predict(load_rgb(path))
+
+
+def _resize_map(values: np.ndarray, height: int, width: int) -> np.ndarray:
+    tensor = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))[None, None]
+    resized = F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False)
+    return resized[0, 0].numpy()
+
+
+def _resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
+    tensor = torch.from_numpy(mask.astype(np.float32))[None, None]
+    return F.interpolate(tensor, size=(height, width), mode="nearest")[0, 0].numpy().astype(np.uint8)
+
+
+def prediction_record(prediction: Prediction, source: str) -> dict[str, Any]:
+    """The JSON-ready part of a prediction (no arrays)."""
+    return {
+        "image": source,
+        "verdict": prediction.verdict,
+        "label": prediction.label,
+        "confidence": round(prediction.confidence, 6),
+        "anomaly_score": round(prediction.anomaly_score, 6),
+        "threshold": round(prediction.threshold, 6),
+        "class_areas_pct": {k: round(v, 4) for k, v in prediction.class_areas.items()},
+        "timings_ms": {k: round(v, 2) for k, v in prediction.timings_ms.items()},
+    }

@@ -1,0 +1,7 @@
+"""Training and evaluation: :func:`train_model`, :func:`evaluate_model` and their options."""
+
+from dda.ml.training.evaluate import evaluate_model
+from dda.ml.training.options import DEFAULT_MODEL_TYPE, TrainOptions, TrainResult
+from dda.ml.training.run import train_model
+
+__all__ = ["DEFAULT_MODEL_TYPE", "TrainOptions", "TrainResult", "evaluate_model", "train_model"]

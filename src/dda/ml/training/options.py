@@ -1,0 +1,70 @@
+"""Training options with defaults a non-expert never needs to change, and the result of a run."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+ModelType = Literal["classification", "segmentation", "anomaly"]
+VerdictRuleChoice = Literal["auto", "cls_head", "seg_head", "cls_and_seg", "cls_or_seg"]
+
+DEFAULT_MODEL_TYPE: ModelType = "classification"
+
+
+class TrainOptions(BaseModel):
+    """Every knob of a training run. The defaults are tuned for a few dozen to a few thousand
+    photos on a CPU: a pretrained MobileNetV2 at about 224x224 pixels, AdamW with a cosine
+    schedule, a backbone learning rate ten times lower than the heads', one warm-up epoch with
+    the backbone frozen, and early stopping on validation quality."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    backbone: Literal["mobilenet_v2", "resnet18"] = "mobilenet_v2"
+    pretrained: bool = True
+    input_size: tuple[int, int] | None = Field(
+        default=None, description="[height, width]; default: about 224x224 with the images' aspect ratio"
+    )
+    epochs: int = Field(
+        default=25, ge=1, le=1000, description="at most this many; early stopping may end sooner"
+    )
+    batch_size: int = Field(default=16, ge=1, le=512)
+    learning_rate: float = Field(default=1e-3, gt=0, le=1.0)
+    backbone_lr_factor: float = Field(default=0.1, ge=0, le=1.0)
+    weight_decay: float = Field(default=1e-4, ge=0)
+    freeze_backbone_epochs: int = Field(default=1, ge=0)
+    patience: int = Field(
+        default=6, ge=1, description="epochs without validation improvement before stopping"
+    )
+    val_fraction: float = Field(default=0.2, gt=0, lt=1)
+    seed: int = 0
+    augment: bool = True
+    dice_weight: float = Field(default=1.0, ge=0)
+    verdict_rule: VerdictRuleChoice = "auto"
+    min_defect_area_pct: float = Field(default=0.1, ge=0, le=100)
+    method: Literal["padim", "patchcore"] | None = Field(
+        default=None, description="anomaly detection method; default: dda.ml.models.anomaly.DEFAULT_METHOD"
+    )
+    num_threads: int | None = Field(default=None, ge=1, le=256)
+    time_budget_s: float | None = Field(default=None, gt=0, description="stop after this many seconds")
+    checkpoint_path: Path | None = Field(default=None, description="default: next to the artifact, *.ckpt")
+    resume: bool = False
+
+
+@dataclass
+class TrainResult:
+    """What a run produced. ``interrupted`` is set when a signal or Ctrl-C ended it early; the
+    artifact and checkpoint then hold the best model seen so far."""
+
+    artifact_path: Path
+    checkpoint_path: Path | None
+    config: dict[str, Any]
+    metrics: dict[str, Any]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    epochs_run: int = 0
+    best_epoch: int = 0
+    interrupted: bool = False
+    stop_reason: str = "completed"
+    duration_s: float = 0.0
