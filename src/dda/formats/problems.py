@@ -79,16 +79,17 @@ class ProblemList:
     def lines_with_errors(self) -> set[int]:
         return {p.line for p in self.errors}
 
-    def raise_if_errors(self, what: str, *, limit: int = 5) -> None:
+    def raise_if_errors(self, what: str, *, limit: int = 5, validate_hint: bool = True) -> None:
         """Raise InvalidInput summarising the first errors (the validator lists them all)."""
         errors = sorted(self.errors, key=lambda p: p.line)
         if not errors:
             return
         shown = "; ".join(
-            f"{'line ' + str(p.line) if p.line else 'manifest'}: {p.message}" for p in errors[:limit]
+            f"line {p.line}: {p.message}" if p.line else p.message for p in errors[:limit]
         )
         more = f" (and {len(errors) - limit} more)" if len(errors) > limit else ""
         raise InvalidInput(
             f"{what} has {len(errors)} problem(s): {shown}{more}",
-            hint=f"{errors[0].fix}; run `dda data validate` to list every problem with its fix",
+            hint=errors[0].fix
+            + ("; run `dda data validate` to list every problem with its fix" if validate_hint else ""),
         )
