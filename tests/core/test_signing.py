@@ -431,3 +431,10 @@ def test_trusted_keys_may_be_pem(package: Path, tmp_path: Path) -> None:
     sign_directory(package, private_pem)
     verify_directory(package, [public_pem])
     verify_directory(package, [load_public_key(save_public_key(public_pem, tmp_path / "trusted.pub.pem"))])
+
+
+def test_oversized_signature_file_is_refused_unread(package: Path, key: Ed25519PrivateKey) -> None:
+    sign_directory(package, key)
+    (package / SIGNATURE_NAME).write_bytes(b" " * (65 * 1024))
+    with pytest.raises(SignatureError, match="larger than 65,536 bytes"):
+        verify_directory(package, [key.public_key()])

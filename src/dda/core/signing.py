@@ -62,6 +62,7 @@ Passphrase = str | bytes | None
 _CHUNK = 1024 * 1024
 _SIGNATURE_BYTES = 64
 _MAX_SIGNATURE_FILE = 64 * 1024
+_MAX_MANIFEST_FILE = 256 * 1024 * 1024  # ~2 million files; bounds what an attacker can make us read
 _LISTED_DIFFERENCES = 10
 
 
@@ -275,7 +276,7 @@ def verify_directory(directory: Path, public_keys: Iterable[PublicKeyLike]) -> d
     trusted = {public_key_fingerprint(key): load_public_key(key) for key in public_keys}
     if not trusted:
         raise SignatureError("no trusted public keys were given", hint="pass the signer's public key")
-    manifest_bytes = _read_signed_file(root, MANIFEST_NAME, limit=None)
+    manifest_bytes = _read_signed_file(root, MANIFEST_NAME, limit=_MAX_MANIFEST_FILE)
     fingerprint, signature = _parse_signature(
         _read_signed_file(root, SIGNATURE_NAME, limit=_MAX_SIGNATURE_FILE)
     )
@@ -387,13 +388,13 @@ def _hash_file(path: Path) -> tuple[str, int]:
     return digest.hexdigest(), size
 
 
-def _read_signed_file(root: Path, name: str, *, limit: int | None) -> bytes:
+def _read_signed_file(root: Path, name: str, *, limit: int) -> bytes:
     path = root / name
     if not path.is_file() or path.is_symlink():
         raise SignatureError(f"{root} is not signed: {name} is missing", hint="sign it with sign_directory()")
-    if limit is not None and path.stat().st_size > limit:
+    if path.stat().st_size > limit:
         raise SignatureError(
-            f"{path} is larger than {limit} bytes, so it is not a DDA signature", hint="re-sign"
+            f"{path} is larger than {limit:,} bytes, more than any DDA signature file", hint="re-sign"
         )
     return path.read_bytes()
 
