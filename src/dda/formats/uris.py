@@ -151,8 +151,10 @@ class UriResolver:
 
     @staticmethod
     def _s3_hint(exc: DDAError | None) -> str:
-        base = f"if the files are on this machine, {MAP_HINT}; else configure DDA_S3__* for the bucket"
-        return f"{exc.hint}; or {base}" if exc is not None and exc.hint else base
+        local = f"if the files are on this machine, {MAP_HINT}"
+        if exc is not None and exc.hint:
+            return f"{exc.hint}; or, {local}"
+        return f"{local}; else configure DDA_S3__* (endpoint, keys) for the bucket"
 
     def _store_for(self, bucket: str) -> FileSource:
         if self._store is not None:
