@@ -1,0 +1,1 @@
+"""HTTP layer: thin routers over the services, typed dependencies, one error mapping."""

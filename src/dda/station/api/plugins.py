@@ -1,0 +1,16 @@
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+
+from dda.station.api.deps import CurrentUser
+from dda.station.plugins.registry import plugin_catalog
+
+router = APIRouter(prefix="/api/v1", tags=["plugins"])
+
+
+@router.get("/plugins")
+def list_plugins(_: CurrentUser) -> dict[str, list[dict[str, Any]]]:
+    """Every source, trigger and output type with the JSON schema of its config (for UI forms)."""
+    return plugin_catalog()

@@ -1,0 +1,85 @@
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, File, Response, UploadFile, status
+
+from dda.core.errors import InvalidInput
+from dda.station.api.deps import CurrentUser, SessionDep, StationDep
+from dda.station.repositories import workflows as workflows_repo
+from dda.station.schemas.results import ResultOut
+from dda.station.schemas.workflows import WorkflowIn, WorkflowOut
+from dda.station.services import workflows as workflows_service
+
+router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
+MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+
+
+@router.get("")
+def list_workflows(_: CurrentUser, session: SessionDep, station: StationDep) -> list[WorkflowOut]:
+    return [workflows_service.to_out(station, session, row) for row in workflows_repo.list_all(session)]
+
+
+@router.post("", status_code=status.HTTP_201_CREATED)
+def create_workflow(
+    data: WorkflowIn, _: CurrentUser, session: SessionDep, station: StationDep
+) -> WorkflowOut:
+    return workflows_service.to_out(station, session, workflows_service.create(station, session, data))
+
+
+@router.get("/{workflow_id}")
+def get_workflow(workflow_id: int, _: CurrentUser, session: SessionDep, station: StationDep) -> WorkflowOut:
+    return workflows_service.to_out(station, session, workflows_service.get(session, workflow_id))
+
+
+@router.put("/{workflow_id}")
+def update_workflow(workflow_id: int, data: WorkflowIn, _: CurrentUser, station: StationDep) -> WorkflowOut:
+    """Save; a running workflow restarts with the new config (the inference in flight finishes first)."""
+    with station.session() as session:
+        workflows_service.update(station, session, workflow_id, data)
+    station.workflows.restart_if_running(workflow_id)
+    with station.session() as session:
+        return workflows_service.to_out(station, session, workflows_service.get(session, workflow_id))
+
+
+@router.delete("/{workflow_id}", status_code=status.HTTP_204_NO_CONTENT)
+def delete_workflow(workflow_id: int, _: CurrentUser, station: StationDep) -> Response:
+    with station.session() as session:
+        workflows_service.get(session, workflow_id)
+    station.workflows.forget(workflow_id)
+    with station.session() as session:
+        session.delete(workflows_service.get(session, workflow_id))
+    return Response(status_code=status.HTTP_204_NO_CONTENT)
+
+
+@router.post("/{workflow_id}/run")
+def run_workflow(
+    workflow_id: int, _: CurrentUser, station: StationDep, file: Annotated[UploadFile | None, File()] = None
+) -> ResultOut:
+    """One capture now (or the uploaded image) through the workflow; answers once the result is stored."""
+    upload = None
+    if file is not None:
+        upload = file.file.read(MAX_UPLOAD_BYTES + 1)
+        if len(upload) > MAX_UPLOAD_BYTES:
+            raise InvalidInput(
+                f"the image is larger than {MAX_UPLOAD_BYTES // 2**20} MiB", hint="send a smaller file"
+            )
+    filename = (file.filename or "upload") if file is not None else "upload"
+    row = station.workflows.run(workflow_id, upload, filename)
+    return ResultOut.model_validate(row)
+
+
+@router.post("/{workflow_id}/start")
+def start_workflow(workflow_id: int, _: CurrentUser, station: StationDep) -> WorkflowOut:
+    station.workflows.start(workflow_id)
+    with station.session() as session:
+        return workflows_service.to_out(station, session, workflows_service.get(session, workflow_id))
+
+
+@router.post("/{workflow_id}/stop")
+def stop_workflow(workflow_id: int, _: CurrentUser, station: StationDep) -> WorkflowOut:
+    with station.session() as session:
+        workflows_service.get(session, workflow_id)
+    station.workflows.stop(workflow_id)
+    with station.session() as session:
+        return workflows_service.to_out(station, session, workflows_service.get(session, workflow_id))

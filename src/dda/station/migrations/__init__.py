@@ -1,0 +1,1 @@
+"""Alembic migrations of the station database (see dda.core.db.migrations)."""

@@ -1,0 +1,120 @@
+"""Outbound HTTP that cannot be turned against the station's own network (SSRF).
+
+A target is resolved once; every address it resolves to must be public unless the caller allows
+private targets explicitly. The request then goes to the checked address (Host header and TLS SNI
+keep the name), so DNS cannot answer differently between the check and the connection. Redirects
+are followed by hand, each hop checked the same way.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import socket
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from urllib.parse import urlsplit, urlunsplit
+
+import httpx
+
+from dda.core.errors import InvalidInput, PermissionDenied, Unavailable
+
+MAX_REDIRECTS = 3
+IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+
+
+@dataclass(frozen=True)
+class Target:
+    url: str  # the URL as given
+    host: str
+    address: IPAddress  # the checked address the request goes to
+    pinned_url: str  # url with the host replaced by the address
+
+
+def is_internal(address: IPAddress) -> bool:
+    """Loopback, link-local (cloud metadata), private, multicast, reserved or unspecified."""
+    if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
+        address = address.ipv4_mapped
+    return (
+        address.is_loopback
+        or address.is_link_local
+        or address.is_private
+        or address.is_multicast
+        or address.is_reserved
+        or address.is_unspecified
+        or (isinstance(address, ipaddress.IPv6Address) and address.is_site_local)
+    )
+
+
+def _resolve(host: str, port: int) -> list[IPAddress]:
+    try:
+        infos = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)
+    except socket.gaierror as exc:
+        raise Unavailable(f"cannot resolve host {host!r}: {exc}", hint="check the URL's host name") from exc
+    return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
+
+
+def check_target(url: str, *, allow_private: bool) -> Target:
+    """Validate an http(s) URL and the addresses its host resolves to."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise InvalidInput(f"{url!r} is not an http(s) URL", hint="use a URL like https://host/path")
+    if parts.username or parts.password:
+        raise InvalidInput("credentials in the URL are not accepted", hint="use the plugin's secret instead")
+    port = parts.port or (443 if parts.scheme == "https" else 80)
+    addresses = _resolve(parts.hostname, port)
+    internal = [str(a) for a in addresses if is_internal(a)]
+    if internal and not allow_private:
+        raise PermissionDenied(
+            f"{parts.hostname} resolves to an internal address ({', '.join(internal)}); "
+            "requests to loopback, link-local, private and multicast networks are refused",
+            hint="use a public host, or set allow_private: true for a target on your own network",
+        )
+    address = addresses[0]
+    host_text = f"[{address}]" if address.version == 6 else str(address)
+    netloc = f"{host_text}:{parts.port}" if parts.port else host_text
+    pinned = urlunsplit((parts.scheme, netloc, parts.path, parts.query, ""))
+    return Target(url=url, host=parts.hostname, address=address, pinned_url=pinned)
+
+
+def _host_header(url: str) -> str:
+    parts = urlsplit(url)
+    return parts.netloc.rsplit("@", 1)[-1]
+
+
+@contextmanager
+def safe_stream(
+    client: httpx.Client,
+    method: str,
+    url: str,
+    *,
+    allow_private: bool,
+    headers: dict[str, str] | None = None,
+    content: bytes | None = None,
+) -> Iterator[httpx.Response]:
+    """Send a request to a checked address, following up to 3 redirects, each checked again."""
+    for _ in range(MAX_REDIRECTS + 1):
+        target = check_target(url, allow_private=allow_private)
+        request = client.build_request(
+            method,
+            target.pinned_url,
+            headers={**(headers or {}), "Host": _host_header(url)},
+            content=content,
+            extensions={"sni_hostname": target.host},
+        )
+        response = client.send(request, stream=True, follow_redirects=False)
+        if response.is_redirect and "location" in response.headers:
+            location = str(httpx.URL(url).join(response.headers["location"]))
+            response.close()
+            url, method, content = (
+                location,
+                "GET" if response.status_code in (301, 302, 303) else method,
+                (None if response.status_code in (301, 302, 303) else content),
+            )
+            continue
+        try:
+            yield response
+        finally:
+            response.close()
+        return
+    raise InvalidInput(f"more than {MAX_REDIRECTS} redirects from {url}", hint="use the final URL directly")

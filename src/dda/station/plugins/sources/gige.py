@@ -1,0 +1,154 @@
+"""GigE Vision / USB3 Vision cameras through Aravis 0.8 (GObject introspection).
+
+Exposure, gain and ROI are set on the camera through GenICam features, so the camera sends only
+the region the model needs. Mono8 frames become 3-channel gray; RGB8 passes through; Bayer
+patterns are demosaiced with OpenCV.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any, Literal
+
+import cv2
+import numpy as np
+from pydantic import Field
+
+from dda.core.errors import InvalidInput, NotFound, Unavailable
+from dda.station.plugins.processing import HARDWARE_ROI, CameraSettings
+from dda.station.plugins.sources.base import Frame, SourceConfigBase, to_rgb
+
+
+class GigESourceConfig(SourceConfigBase):
+    title = "GigE Vision camera (Aravis)"
+    type: Literal["gige"] = "gige"
+    camera_id: str | None = Field(
+        None, description="Aravis device id, e.g. 'Basler-21234567' or an IP address; empty: the first camera"
+    )
+    timeout_ms: int = Field(2000, ge=10, le=60_000, description="How long to wait for one frame")
+
+
+def load_aravis() -> Any:
+    """Import Aravis 0.8 through PyGObject, or say exactly what is missing."""
+    try:
+        import gi
+
+        gi.require_version("Aravis", "0.8")
+        from gi.repository import Aravis
+    except (ImportError, ValueError) as exc:
+        raise Unavailable(
+            f"Aravis 0.8 is not usable from Python: {exc}",
+            hint="install it: `apt-get install gir1.2-aravis-0.8` and `pip install PyGObject` "
+            "(which needs libgirepository1.0-dev and libcairo2-dev)",
+        ) from exc
+    return Aravis
+
+
+def _bayer_code(pixel_format: int, aravis: Any) -> int | None:
+    codes = {
+        "PIXEL_FORMAT_BAYER_RG_8": cv2.COLOR_BayerRG2RGB,
+        "PIXEL_FORMAT_BAYER_GR_8": cv2.COLOR_BayerGR2RGB,
+        "PIXEL_FORMAT_BAYER_BG_8": cv2.COLOR_BayerBG2RGB,
+        "PIXEL_FORMAT_BAYER_GB_8": cv2.COLOR_BayerGB2RGB,
+    }
+    for name, code in codes.items():
+        if getattr(aravis, name, None) == pixel_format:
+            return code
+    return None
+
+
+def buffer_to_rgb(data: bytes, width: int, height: int, pixel_format: int, aravis: Any) -> np.ndarray:
+    """Turn an Aravis buffer's bytes into RGB uint8 for the supported pixel formats."""
+    raw = np.frombuffer(data, dtype=np.uint8)
+    if pixel_format == aravis.PIXEL_FORMAT_MONO_8:
+        return to_rgb(raw[: width * height].reshape(height, width))
+    if pixel_format == aravis.PIXEL_FORMAT_RGB_8_PACKED:
+        return to_rgb(raw[: width * height * 3].reshape(height, width, 3))
+    bayer = _bayer_code(pixel_format, aravis)
+    if bayer is not None:
+        return cv2.cvtColor(raw[: width * height].reshape(height, width), bayer)
+    raise InvalidInput(
+        f"the camera sends pixel format 0x{pixel_format:08x}, which the station cannot read",
+        hint="set the camera's PixelFormat to Mono8, RGB8 or an 8-bit Bayer format",
+    )
+
+
+class GigESource:
+    def __init__(self, config: GigESourceConfig) -> None:
+        self.config = config
+        self.live = True
+        self._aravis: Any = None
+        self._camera: Any = None
+        self._lock = threading.Lock()
+
+    def open(self) -> None:
+        aravis = load_aravis()
+        aravis.update_device_list()
+        wanted = self.config.camera_id or None
+        try:
+            camera = aravis.Camera.new(wanted)
+        except Exception as exc:  # GLib.Error: no such camera
+            found = [aravis.get_device_id(i) for i in range(aravis.get_n_devices())]
+            raise NotFound(
+                f"GigE camera {wanted or '(first found)'} is not reachable: {exc}",
+                hint=f"cameras found: {found or 'none'}; check the cable, the IP setup and camera_id",
+            ) from exc
+        self._aravis, self._camera = aravis, camera
+
+    def _require_open(self) -> Any:
+        if self._camera is None:
+            raise Unavailable("the GigE camera is not open", hint="open the source first")
+        return self._camera
+
+    def configure(self, camera: CameraSettings) -> frozenset[str]:
+        cam = self._require_open()
+        applied: set[str] = set()
+        try:
+            if camera.exposure_us is not None:
+                low, high = cam.get_exposure_time_bounds()
+                cam.set_exposure_time(float(np.clip(camera.exposure_us, low, high)))
+                applied.add("exposure")
+            if camera.gain is not None:
+                low, high = cam.get_gain_bounds()
+                cam.set_gain(float(np.clip(camera.gain, low, high)))
+                applied.add("gain")
+            if camera.roi is not None:
+                roi = camera.roi
+                cam.set_region(roi.x, roi.y, roi.width, roi.height)
+                applied.add(HARDWARE_ROI)
+        except Exception as exc:  # GLib.Error from a GenICam feature write
+            raise InvalidInput(
+                f"the camera refused a setting: {exc}",
+                hint="check exposure/gain/ROI against the camera's limits (ROI within the sensor)",
+            ) from exc
+        return frozenset(applied)
+
+    def region(self) -> tuple[int, int, int, int]:
+        x, y, width, height = self._require_open().get_region()
+        return int(x), int(y), int(width), int(height)
+
+    def grab(self, timeout_s: float) -> Frame:
+        with self._lock:
+            cam = self._require_open()
+            timeout_us = int(min(timeout_s * 1e6, self.config.timeout_ms * 1000))
+            try:
+                buffer = cam.acquisition(max(timeout_us, 10_000))
+            except Exception as exc:
+                raise Unavailable(
+                    f"no frame from the GigE camera: {exc}", hint="check the camera link"
+                ) from exc
+            if buffer is None or buffer.get_status() != self._aravis.BufferStatus.SUCCESS:
+                status = None if buffer is None else buffer.get_status()
+                raise Unavailable(f"the GigE camera returned a bad frame ({status})", hint="check the link")
+            image = buffer_to_rgb(
+                bytes(buffer.get_data()),
+                buffer.get_image_width(),
+                buffer.get_image_height(),
+                buffer.get_image_pixel_format(),
+                self._aravis,
+            )
+        return Frame(image=image, origin=str(self._camera.get_device_id()))
+
+    def close(self) -> None:
+        with self._lock:
+            self._camera = None  # GObject reference dropped: Aravis closes the stream and control link

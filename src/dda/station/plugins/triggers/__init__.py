@@ -1,0 +1,52 @@
+"""Trigger plugins: configs in one discriminated union, implementations behind one Protocol."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from pydantic import Field
+
+from dda.station.plugins.triggers.base import TriggerConfigBase, TriggerEvent, TriggerPlugin
+from dda.station.plugins.triggers.digital_input import DigitalInputTrigger, DigitalInputTriggerConfig
+from dda.station.plugins.triggers.mqtt import MqttTrigger, MqttTriggerConfig
+from dda.station.plugins.triggers.simple import (
+    ContinuousTrigger,
+    ContinuousTriggerConfig,
+    ManualTrigger,
+    ManualTriggerConfig,
+    TimerTrigger,
+    TimerTriggerConfig,
+)
+
+TriggerConfig = Annotated[
+    ManualTriggerConfig
+    | DigitalInputTriggerConfig
+    | TimerTriggerConfig
+    | ContinuousTriggerConfig
+    | MqttTriggerConfig,
+    Field(discriminator="type"),
+]
+
+TRIGGER_PLUGINS: dict[str, tuple[type[TriggerConfigBase], type]] = {
+    "manual": (ManualTriggerConfig, ManualTrigger),
+    "digital_input": (DigitalInputTriggerConfig, DigitalInputTrigger),
+    "timer": (TimerTriggerConfig, TimerTrigger),
+    "continuous": (ContinuousTriggerConfig, ContinuousTrigger),
+    "mqtt": (MqttTriggerConfig, MqttTrigger),
+}
+
+
+def build_trigger(config: TriggerConfigBase) -> TriggerPlugin:
+    _, implementation = TRIGGER_PLUGINS[config.type]  # type: ignore[attr-defined]
+    plugin: TriggerPlugin = implementation(config)
+    return plugin
+
+
+__all__ = [
+    "TRIGGER_PLUGINS",
+    "TriggerConfig",
+    "TriggerConfigBase",
+    "TriggerEvent",
+    "TriggerPlugin",
+    "build_trigger",
+]

@@ -1,0 +1,1 @@
+"""API schemas (pydantic), separate from the ORM models in ``dda.station.db``."""

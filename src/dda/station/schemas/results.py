@@ -1,0 +1,63 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, computed_field
+
+
+class ResultOut(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+    id: int
+    capture_id: str
+    capture_type: str
+    workflow_id: int | None
+    workflow_name: str
+    created_at: datetime
+    prediction: str
+    label: str
+    confidence: float
+    anomaly_score: float
+    threshold: float
+    labels: dict[str, Any]
+    mask_path: str | None
+    input_path: str
+    output_path: str
+    manifest_path: str
+    model_name: str
+    model_version: str
+    flag_for_review: bool
+    human_classification: str | None
+    note: str | None
+    downloaded: bool
+    latency_ms: dict[str, Any]
+
+    @computed_field  # type: ignore[prop-decorator]
+    @property
+    def has_mask(self) -> bool:
+        return self.mask_path is not None
+
+
+class ResultPage(BaseModel):
+    items: list[ResultOut]
+    total: int
+
+
+class ResultReview(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    flag_for_review: bool | None = None
+    human_classification: Literal["normal", "anomaly"] | None = None
+    note: str | None = Field(None, max_length=4000)
+
+
+class ResultQuery(BaseModel):
+    """Filters shared by the list and the export."""
+
+    model_config = ConfigDict(extra="forbid")
+    workflow_id: int | None = None
+    prediction: Literal["normal", "anomaly"] | None = None
+    flagged: bool | None = None
+    since: datetime | None = None
+    until: datetime | None = None
+    limit: int = Field(50, ge=1, le=10_000)
+    offset: int = Field(0, ge=0)

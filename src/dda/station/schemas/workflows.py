@@ -1,0 +1,35 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from dda.station.plugins.outputs import OutputConfig
+from dda.station.plugins.triggers import TriggerConfig
+from dda.station.schemas.results import ResultOut
+
+
+class WorkflowIn(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(..., min_length=1, max_length=100)
+    source_id: int
+    model_name: str = Field(..., min_length=1, max_length=128)
+    model_version: str = Field(..., min_length=1, max_length=64)
+    triggers: list[TriggerConfig] = Field(default_factory=list, max_length=8)
+    outputs: list[OutputConfig] = Field(default_factory=list, max_length=16)
+
+
+class WorkflowOut(BaseModel):
+    id: int
+    name: str
+    source_id: int
+    model_name: str
+    model_version: str
+    triggers: list[dict[str, Any]]
+    outputs: list[dict[str, Any]]
+    state: str  # stopped | running | error
+    error: str | None = None
+    last_result: ResultOut | None = None
+    created_at: datetime
+    updated_at: datetime

@@ -1,0 +1,1 @@
+"""Station services: the rules. Routers call these; these call repositories and plugins."""

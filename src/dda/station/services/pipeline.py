@@ -1,0 +1,75 @@
+"""One capture through the station: camera settings -> model -> durable store -> metrics.
+
+Outputs are not called here: the caller hands the stored result to them, so an output only ever
+sees a result that is already durable.
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass, field, replace
+
+from dda.station.db.models import InferenceResult
+from dda.station.plugins.outputs import OutputConfigBase
+from dda.station.plugins.processing import CameraSettings, apply_camera_settings
+from dda.station.plugins.sources import Frame, SourceConfigBase
+from dda.station.plugins.triggers import TriggerConfigBase
+from dda.station.services.metrics import StationMetrics
+from dda.station.services.model_registry import ModelRegistry
+from dda.station.services.result_store import ResultContext, ResultStore
+
+
+@dataclass(frozen=True)
+class WorkflowSpec:
+    """A workflow as the runtime uses it: validated configs, read once from its row."""
+
+    id: int | None
+    name: str
+    source_id: int | None
+    source: SourceConfigBase
+    camera: CameraSettings
+    model_name: str
+    model_version: str
+    triggers: list[TriggerConfigBase] = field(default_factory=list)
+    outputs: list[OutputConfigBase] = field(default_factory=list)
+
+
+class Inspector:
+    def __init__(self, registry: ModelRegistry, store: ResultStore, metrics: StationMetrics) -> None:
+        self.registry = registry
+        self.store = store
+        self.metrics = metrics
+
+    def inspect(
+        self, frame: Frame, spec: WorkflowSpec, capture_type: str, hardware: frozenset[str], acquire_ms: float
+    ) -> InferenceResult:
+        """Run one frame through the pinned model and store the result; returns the committed row."""
+        started = time.perf_counter()
+        image = apply_camera_settings(frame.image, spec.camera, hardware)
+        if image is not frame.image and (spec.camera.pipeline or spec.camera.roi):
+            frame = replace(frame, image=image, encoded=None, encoded_format=None)  # stored bytes must match
+        preprocessed = time.perf_counter()
+        try:
+            with self.registry.lease(spec.model_name, spec.model_version) as model:
+                prediction = model.predict(frame.image)
+                mask_classes = list(getattr(model.manifest, "mask_labels", []) or [])
+        except Exception:
+            self.metrics.errors.labels(spec.name, "inference").inc()
+            raise
+        inferred = time.perf_counter()
+        latency = {
+            "acquire": acquire_ms,
+            "preprocess": (preprocessed - started) * 1000,
+            "inference": (inferred - preprocessed) * 1000,
+            **{f"model_{k}": v for k, v in prediction.timings_ms.items() if k != "total"},
+        }
+        ctx = ResultContext(capture_type, spec.source_id, spec.id, spec.name)
+        try:
+            row = self.store.save_result(frame, prediction, ctx, latency, mask_classes)
+        except Exception:
+            self.metrics.errors.labels(spec.name, "store").inc()
+            raise
+        done = time.perf_counter()
+        observed = {**row.latency_ms, "total": acquire_ms + (done - started) * 1000}
+        self.metrics.observe(spec.name, row.prediction, observed)
+        return row

@@ -1,0 +1,267 @@
+"""Stores captures and results durably, and keeps the results folder under its quota.
+
+Order of a save: every file is written and fsynced, the capture folder and its parents are
+fsynced, then the DB row is committed (SQLite WAL, synchronous=FULL). Only then is the result
+returned, so whatever a caller or an output was told about is on disk and in the DB. A crash
+before the commit leaves a folder with no row: :meth:`ResultStore.sweep_orphans` removes those at
+start. Deleting goes the other way round (row first, then files), so no row points at nothing.
+"""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import threading
+import time
+import uuid
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from PIL import Image
+from sqlalchemy.orm import Session, sessionmaker
+
+from dda.core.logging import get_logger
+from dda.formats.masks import class_color, color_map_for
+from dda.runtime.types import Prediction
+from dda.station.db.models import Capture, InferenceResult
+from dda.station.imaging import encode_jpeg
+from dda.station.plugins.sources.base import Frame
+from dda.station.repositories import results as results_repo
+from dda.station.services.durable import fsync_dir, make_dirs_durable, write_file
+
+log = get_logger(__name__)
+MANIFEST_NAME = "manifest.jsonl"
+CLASSIFICATION_ATTR = "dda-classification"
+SEGMENTATION_ATTR = "dda-segmentation-ref"
+QUOTA_LOW_WATER = 0.9  # clean up to 90% of the quota so clean-ups are rare
+
+
+@dataclass(frozen=True)
+class ResultContext:
+    """Who asked for this result."""
+
+    capture_type: str
+    source_id: int | None = None
+    workflow_id: int | None = None
+    workflow_name: str = ""
+
+
+def palette_mask_png(mask: np.ndarray, class_count: int) -> bytes:
+    """Class ids as a palette PNG (Ground Truth colours): ids stay readable, colours show in viewers."""
+    image = Image.fromarray(mask.astype(np.uint8), mode="P")
+    palette: list[int] = []
+    for index in range(max(class_count, int(mask.max(initial=0)) + 1)):
+        palette.extend(class_color(index))
+    image.putpalette(palette)
+    buffer = io.BytesIO()
+    image.save(buffer, format="PNG", compress_level=1)
+    return buffer.getvalue()
+
+
+def ground_truth_line(
+    input_name: str,
+    mask_name: str | None,
+    prediction: Prediction,
+    mask_classes: list[str],
+    job: str,
+    created: datetime,
+    human_label: str | None = None,
+) -> dict[str, Any]:
+    """One manifest line in the reference's Ground Truth style (classification + optional mask)."""
+    label = human_label or prediction.verdict
+    stamp = created.strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    line: dict[str, Any] = {
+        "source-ref": input_name,
+        CLASSIFICATION_ATTR: 0 if label == "normal" else 1,
+        f"{CLASSIFICATION_ATTR}-metadata": {
+            "class-name": label,
+            "confidence": round(float(prediction.confidence), 6),
+            "job-name": job,
+            "human-annotated": "yes" if human_label else "no",
+            "creation-date": stamp,
+            "type": "groundtruth/image-classification",
+        },
+    }
+    if mask_name is not None:
+        line[SEGMENTATION_ATTR] = mask_name
+        line[f"{SEGMENTATION_ATTR}-metadata"] = {
+            "internal-color-map": color_map_for(["background", *mask_classes]),
+            "job-name": job,
+            "human-annotated": "no",
+            "creation-date": stamp,
+            "type": "groundtruth/semantic-segmentation",
+        }
+    return line
+
+
+class ResultStore:
+    def __init__(self, results_dir: Path, sessions: sessionmaker[Session], quota_bytes: int) -> None:
+        self.root = results_dir
+        self.sessions = sessions
+        self.quota_bytes = quota_bytes
+        self._lock = threading.Lock()
+        self._total_bytes = 0
+
+    def start(self) -> None:
+        self.root.mkdir(parents=True, exist_ok=True)
+        self.sweep_orphans()
+        with self.sessions() as session:
+            self._total_bytes = results_repo.total_capture_bytes(session)
+
+    @property
+    def total_bytes(self) -> int:
+        return self._total_bytes
+
+    def path(self, relative: str) -> Path:
+        return self.root / relative
+
+    def _new_folder(self, created: datetime) -> tuple[str, str, Path]:
+        capture_id = str(uuid.uuid4())
+        relative = f"{created:%Y-%m-%d}/{capture_id}"
+        folder = self.root / relative
+        make_dirs_durable(folder, self.root)
+        return capture_id, relative, folder
+
+    @staticmethod
+    def _input_bytes(frame: Frame) -> tuple[str, bytes]:
+        if frame.encoded is not None and frame.encoded_format in ("jpeg", "png"):
+            return ("input.jpg" if frame.encoded_format == "jpeg" else "input.png"), frame.encoded
+        return "input.jpg", encode_jpeg(frame.image, quality=95)
+
+    def save_capture(self, frame: Frame, ctx: ResultContext) -> Capture:
+        """Store a bare capture (no inference): the image and its row."""
+        created = frame.captured_at
+        capture_id, relative, folder = self._new_folder(created)
+        input_name, data = self._input_bytes(frame)
+        size = write_file(folder / input_name, data)
+        fsync_dir(folder)
+        capture = self._capture_row(capture_id, relative, input_name, frame, ctx, size)
+        with self.sessions() as session, session.begin():
+            session.add(capture)
+        self._account(size)
+        return capture
+
+    def _capture_row(
+        self, capture_id: str, relative: str, input_name: str, frame: Frame, ctx: ResultContext, size: int
+    ) -> Capture:
+        height, width = frame.image.shape[:2]
+        return Capture(
+            id=capture_id,
+            source_id=ctx.source_id,
+            capture_type=ctx.capture_type,
+            folder=relative,
+            input_path=f"{relative}/{input_name}",
+            width=width,
+            height=height,
+            size_bytes=size,
+            created_at=frame.captured_at,
+        )
+
+    def save_result(
+        self,
+        frame: Frame,
+        prediction: Prediction,
+        ctx: ResultContext,
+        latency_ms: dict[str, float],
+        mask_classes: list[str],
+    ) -> InferenceResult:
+        """Store input, mask, overlay and manifest line, then the rows; return the committed result."""
+        started = time.perf_counter()
+        created = datetime.now(UTC)
+        capture_id, relative, folder = self._new_folder(created)
+        input_name, data = self._input_bytes(frame)
+        size = write_file(folder / input_name, data)
+        mask_name = None
+        if prediction.mask is not None:
+            mask_name = "mask.png"
+            size += write_file(folder / mask_name, palette_mask_png(prediction.mask, len(mask_classes) + 1))
+        size += write_file(folder / "overlay.jpg", encode_jpeg(prediction.overlay, quality=85))
+        job = f"dda-station-{ctx.workflow_name or 'manual'}"
+        line = ground_truth_line(input_name, mask_name, prediction, mask_classes, job, created)
+        size += write_file(folder / MANIFEST_NAME, (json.dumps(line) + "\n").encode())
+        fsync_dir(folder)
+        # "store" is the files' part (written and fsynced); the commit follows right after.
+        latency_ms = {**latency_ms, "store": (time.perf_counter() - started) * 1000}
+        latency_ms["total"] = sum(
+            latency_ms.get(k, 0.0) for k in ("acquire", "preprocess", "inference", "store")
+        )
+        capture = self._capture_row(capture_id, relative, input_name, frame, ctx, size)
+        row = InferenceResult(
+            capture_id=capture_id,
+            capture_type=ctx.capture_type,
+            workflow_id=ctx.workflow_id,
+            workflow_name=ctx.workflow_name,
+            created_at=created,
+            prediction=prediction.verdict,
+            label=prediction.label,
+            confidence=float(prediction.confidence),
+            anomaly_score=float(prediction.anomaly_score),
+            threshold=float(prediction.threshold),
+            labels={k: float(v) for k, v in prediction.class_areas.items()},
+            mask_path=f"{relative}/{mask_name}" if mask_name else None,
+            input_path=f"{relative}/{input_name}",
+            output_path=f"{relative}/overlay.jpg",
+            manifest_path=f"{relative}/{MANIFEST_NAME}",
+            model_name=prediction.model_name,
+            model_version=prediction.model_version,
+            latency_ms={k: round(float(v), 3) for k, v in latency_ms.items()},
+        )
+        with self.sessions() as session, session.begin():
+            session.add(capture)
+            session.add(row)
+        self._account(size)
+        return row
+
+    def _account(self, size: int) -> None:
+        with self._lock:
+            self._total_bytes += size
+
+    def over_quota(self) -> bool:
+        return self._total_bytes > self.quota_bytes
+
+    def enforce_quota(self, batch: int = 200) -> int:
+        """Delete the oldest deletable captures until under 90% of the quota. Returns how many."""
+        removed = 0
+        with self._lock:
+            target = int(self.quota_bytes * QUOTA_LOW_WATER)
+            while self._total_bytes > target:
+                with self.sessions() as session, session.begin():
+                    victims = results_repo.oldest_deletable_captures(session, batch)
+                    if not victims:
+                        log.warning(
+                            "storage quota exceeded but every stored result is protected",
+                            total_bytes=self._total_bytes,
+                            quota_bytes=self.quota_bytes,
+                        )
+                        break
+                    chosen: list[tuple[str, int]] = []
+                    for capture in victims:
+                        if self._total_bytes <= target:
+                            break
+                        chosen.append((capture.folder, capture.size_bytes))
+                        self._total_bytes -= capture.size_bytes
+                        session.delete(capture)
+                for folder, _ in chosen:  # rows are gone (committed): now the files
+                    shutil.rmtree(self.root / folder, ignore_errors=True)
+                removed += len(chosen)
+        if removed:
+            log.info("storage quota clean-up", removed=removed, total_bytes=self._total_bytes)
+        return removed
+
+    def sweep_orphans(self) -> int:
+        """Remove capture folders with no row: left by a crash between the files and the commit."""
+        with self.sessions() as session:
+            known = results_repo.capture_folders(session)
+        removed = 0
+        for day in sorted(p for p in self.root.iterdir() if p.is_dir()):
+            for folder in day.iterdir():
+                if folder.is_dir() and f"{day.name}/{folder.name}" not in known:
+                    shutil.rmtree(folder, ignore_errors=True)
+                    removed += 1
+        if removed:
+            log.info("removed capture folders left by an interrupted save", count=removed)
+        return removed
