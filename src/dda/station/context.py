@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import secrets
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -11,7 +13,7 @@ from typing import TYPE_CHECKING
 from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
-from dda.core.settings import Settings
+from dda.core.settings import DEFAULT_SECRET_KEY, Settings
 from dda.station.database import migrate, open_database
 from dda.station.paths import StationPaths
 from dda.station.services.metrics import StationMetrics
@@ -38,15 +40,28 @@ class Station:
     started_at: float = field(default_factory=time.time)
     workflows: WorkflowManager = field(init=False)  # set by build_station: it needs the station
 
-    @property
-    def secret_key(self) -> str:
-        return self.settings.secret_key.get_secret_value()
+    secret_key: str = ""
 
     @contextmanager
     def session(self) -> Iterator[Session]:
         """A unit of work: commit on success, roll back on error."""
         with self.sessions() as session, session.begin():
             yield session
+
+
+def signing_secret(settings: Settings, paths: StationPaths) -> str:
+    """The key that signs login tokens. With the built-in development value configured, each station
+    makes its own random key once (kept in ``<station_dir>/.secret_key``, mode 0600): a key everyone
+    knows would let anyone forge a login."""
+    configured = settings.secret_key.get_secret_value()
+    if configured and configured != DEFAULT_SECRET_KEY:
+        return configured
+    key_file = paths.root / ".secret_key"
+    if not key_file.is_file():
+        fd = os.open(key_file, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "w") as handle:
+            handle.write(secrets.token_urlsafe(48))
+    return key_file.read_text().strip()
 
 
 def build_station(settings: Settings, loader: Loader = default_loader) -> Station:
@@ -62,6 +77,7 @@ def build_station(settings: Settings, loader: Loader = default_loader) -> Statio
     registry = ModelRegistry(paths.model_repo, loader)
     store = ResultStore(paths.results, sessions, settings.station.storage_quota_mb * MB)
     station = Station(
+        secret_key=signing_secret(settings, paths),
         settings=settings,
         paths=paths,
         engine=engine,

@@ -94,17 +94,20 @@ def get_model(station: Station, session: Session, name: str, version: str) -> Mo
     return _describe(station, session, station.registry.package_dir(name, version))
 
 
-def _install_archive(station: Station, archive: Path) -> tuple[str, str]:
+def install_archive(paths: StationPaths, archive: Path) -> tuple[str, str]:
+    """Verify and install a package archive into the model repository; returns (name, version)."""
     from dda.packaging import install_package  # type: ignore[attr-defined,unused-ignore]
 
-    keys = trusted_key_files(station.paths)
+    keys = trusted_key_files(paths)
     if not keys:
         raise Unavailable(
             "the station trusts no signing key yet, so it cannot verify any package",
             hint="add the packager's public key with `dda station trust-key KEY.pub.pem` "
-            f"(it goes into {station.paths.trusted_keys})",
+            f"(it goes into {paths.trusted_keys})",
         )
-    installed = install_package(archive, station.paths.model_repo, keys)
+    if not archive.is_file():
+        raise NotFound(f"package {archive} does not exist", hint="check the path")
+    installed = install_package(archive, paths.model_repo, keys)
     name, version = str(installed.name), str(installed.version)
     log.info("model installed", model=name, version=version)
     return name, version
@@ -133,7 +136,7 @@ def install_upload(station: Station, stream: BinaryIO) -> tuple[str, str]:
     archive = _new_download(station)
     try:
         _copy_limited(iter(lambda: stream.read(CHUNK), b""), archive, MAX_PACKAGE_BYTES)
-        return _install_archive(station, archive)
+        return install_archive(station.paths, archive)
     finally:
         archive.unlink(missing_ok=True)
 
@@ -158,7 +161,7 @@ def install_url(station: Station, url: str, *, allow_private: bool = False) -> t
                     hint="check it is a DDA model package",
                 )
             _copy_limited(response.iter_bytes(CHUNK), archive, MAX_PACKAGE_BYTES)
-        return _install_archive(station, archive)
+        return install_archive(station.paths, archive)
     except httpx.HTTPError as exc:
         raise Unavailable(f"downloading {url} failed: {exc}", hint="check the URL and the network") from exc
     finally:

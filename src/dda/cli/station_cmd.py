@@ -1,0 +1,95 @@
+"""`dda station`: run the edge station and manage what it trusts and runs."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from dda.cli._common import handle_errors
+from dda.core.settings import get_settings
+
+station_app = typer.Typer(help="Run the edge station (LocalServer)", no_args_is_help=True)
+
+
+@station_app.command("serve")
+@handle_errors
+def serve(
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: settings station.host)")
+    ] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings station.port, 5000)")] = None,
+) -> None:
+    """Start the station: REST API, web UI, KServe v2 and /metrics on one port."""
+    import uvicorn
+
+    from dda.station.app import create_app
+
+    settings = get_settings()
+    bind_host = host or settings.station.host
+    bind_port = port or settings.station.port
+    app = create_app(settings)
+    typer.echo(f"DDA station on http://{bind_host}:{bind_port}  (data: {settings.station_dir})", err=True)
+    uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, access_log=False)
+
+
+@station_app.command("create-admin")
+@handle_errors
+def create_admin(
+    username: Annotated[str, typer.Option(prompt=True, help="Login name")],
+    password: Annotated[
+        str,
+        typer.Option(prompt=True, hide_input=True, confirmation_prompt=True, help="At least 8 characters"),
+    ],
+    reset: Annotated[bool, typer.Option("--reset", help="Set a new password for an existing user")] = False,
+) -> None:
+    """Create an admin account (or reset its password with --reset)."""
+    from dda.station.context import build_station
+    from dda.station.services import auth
+
+    station = build_station(get_settings())
+    try:
+        with station.session() as session:
+            if reset:
+                auth.set_password(session, username, password)
+            else:
+                auth.create_user(session, username, password, is_admin=True)
+    finally:
+        station.engine.dispose()
+    typer.echo(f"{'password reset for' if reset else 'admin created:'} {username}")
+
+
+@station_app.command("trust-key")
+@handle_errors
+def trust_key(
+    public_key: Annotated[Path, typer.Argument(help="Ed25519 public key (PEM) of a package signer")],
+    name: Annotated[str | None, typer.Option(help="File name in trusted_keys/ (default: the key's)")] = None,
+) -> None:
+    """Trust packages signed by this key."""
+    from dda.station.paths import StationPaths
+    from dda.station.services.models import trust_key as add_key
+
+    paths = StationPaths.from_settings(get_settings())
+    paths.ensure()
+    target = add_key(paths, public_key, name)
+    typer.echo(f"trusted: {target}")
+
+
+@station_app.command("install-model")
+@handle_errors
+def install_model(
+    package: Annotated[Path, typer.Argument(help="Model package (.tar.gz) made by `dda package`")],
+) -> None:
+    """Verify (signature + hashes against the trusted keys) and install a model package."""
+    from dda.station.paths import StationPaths
+    from dda.station.services.models import install_archive
+
+    paths = StationPaths.from_settings(get_settings())
+    paths.ensure()
+    name, version = install_archive(paths, package)
+    typer.echo(f"installed: {name} {version}  ({paths.model_repo / name / version})")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(station_app, name="station")
