@@ -69,9 +69,9 @@ def render_overlay(
     return result
 
 
-def _figure_png(fig: Any) -> bytes:
+def _figure_png(fig: Any, top: float = 1.0) -> bytes:
     buffer = io.BytesIO()
-    fig.tight_layout()
+    fig.tight_layout(rect=(0, 0, 1, top))
     fig.savefig(buffer, format="png", dpi=110)
     import matplotlib.pyplot as plt
 
@@ -103,7 +103,10 @@ def training_curves_png(history: Sequence[Mapping[str, Any]]) -> bytes:
         xlabel="epoch", ylabel="score (higher is better)", title="Validation quality", ylim=(-0.02, 1.02)
     )
     best = [h["epoch"] for h in history if h.get("best")]
+    from matplotlib.ticker import MaxNLocator
+
     for axis in (left, right):
+        axis.xaxis.set_major_locator(MaxNLocator(integer=True))
         if best:
             axis.axvline(best[-1], color="gray", linestyle="--", label=f"kept: epoch {best[-1]}")
         axis.grid(alpha=0.3)
@@ -185,4 +188,4 @@ def examples_png(examples: Sequence[Mapping[str, Any]]) -> bytes:
     fig.suptitle(
         "Validation examples (red/orange: predicted defect, white outline: labelled defect)", fontsize=10
     )
-    return _figure_png(fig)
+    return _figure_png(fig, top=1.0 - 0.35 / (3.6 * rows))

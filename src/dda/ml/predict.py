@@ -91,13 +91,14 @@ def defect_masks(
     return np.where(on, ids, 0).astype(np.uint8)
 
 
-def _confidence(score: float, threshold: float, probs: np.ndarray, label: int, model_type: str) -> float:
+def _confidence(score: float, threshold: float, anomalous: bool, model_type: str) -> float:
+    """How sure the verdict is, 0.5..1 for anomaly models and the probability-like score (or its
+    complement for a normal verdict) otherwise."""
     if model_type != "anomaly":
-        return float(probs[label]) if label else float(probs[0])
+        return float(score if anomalous else 1.0 - score)
     # An unbounded anomaly score: distance from the threshold, squashed to 0.5..1.
     scale = abs(threshold) * 0.25 + 1e-6
-    margin = (score - threshold) / scale
-    return float(0.5 + 0.5 * math.tanh(abs(margin)))
+    return float(0.5 + 0.5 * math.tanh(abs(score - threshold) / scale))
 
 
 class Predictor:
@@ -139,7 +140,7 @@ class Predictor:
         return Prediction(
             verdict=verdict,
             label=names[label] if label < len(names) else "anomaly",
-            confidence=_confidence(score, threshold, probs[0], label, config["model_type"]),
+            confidence=_confidence(score, threshold, bool(anomalous[0]), config["model_type"]),
             anomaly_score=score,
             threshold=threshold,
             mask=mask,

@@ -235,19 +235,23 @@ def train_model(
         metrics.update(
             split="validation",
             threshold_how=config["threshold_how"],
-            verdict_rule=config["verdict_rule"],
             epochs_run=len(history),
             best_epoch=run.state.best_epoch if run else 0,
             stop_reason=stop_reason,
             duration_s=round(time.monotonic() - started, 2),
         )
         if comparison:
+            metrics["verdict_rule"] = config["verdict_rule"]
             metrics["verdict_rules"] = comparison
         plots = make_plots(history, outputs, val_data, config, metrics)
         config["completed"] = not stop.requested
         save_artifact(out_path, module, config, metrics, plots)
         payload = run.checkpoint_payload(completed=True) if run else {"model_state": module.state_dict()}
-        save_checkpoint(checkpoint_path, {**payload, "config": config, "metrics": metrics, "completed": True})
+        # An interrupted run stays resumable (completed=False) with the calibrated config saved.
+        save_checkpoint(
+            checkpoint_path,
+            {**payload, "config": config, "metrics": metrics, "completed": not stop.requested},
+        )
     log.info("training finished", model_type=model_type, artifact=str(out_path), stop_reason=stop_reason)
     return TrainResult(
         artifact_path=out_path,

@@ -151,6 +151,7 @@ class SupervisedRun:
         self.generator = torch.Generator().manual_seed(self.options.seed)
         self.augment = AugmentConfig() if self.options.augment else None
         self.state = FitState()
+        self.last_state: dict[str, Tensor] | None = None
         self.started = time.monotonic()
 
     # ----------------------------------------------------------------------------- checkpoints
@@ -159,7 +160,7 @@ class SupervisedRun:
         return {
             "config": self.config,
             "model_state": self.state.best_state or self.model.state_dict(),
-            "last_state": self.model.state_dict(),
+            "last_state": self.last_state or self.model.state_dict(),
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "generator": self.generator.get_state(),
@@ -272,6 +273,7 @@ class SupervisedRun:
         finally:
             bar.close()
         if self.state.best_state is not None:
+            self.last_state = copy.deepcopy(self.model.state_dict())  # what resume continues from
             self.model.load_state_dict(self.state.best_state)
         self.model.eval()
         return self.model

@@ -1,0 +1,273 @@
+"""`dda train`, `dda evaluate` and `dda predict`: train a model, measure it, run it on images."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from dda.cli._common import handle_errors
+from dda.core.errors import InvalidInput
+
+IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
+console = Console(stderr=False)
+
+
+class ModelTypeChoice(StrEnum):
+    classification = "classification"
+    segmentation = "segmentation"
+    anomaly = "anomaly"
+
+
+class MethodChoice(StrEnum):
+    padim = "padim"
+    patchcore = "patchcore"
+
+
+class OverlayFormat(StrEnum):
+    png = "png"
+    jpg = "jpg"
+
+
+MapOption = Annotated[
+    list[str] | None,
+    typer.Option(
+        "--map",
+        help="PREFIX=LOCATION: read files the manifest names under PREFIX from LOCATION (repeatable)",
+    ),
+]
+
+
+def _sha256(path: Path) -> str:
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for chunk in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def _load(manifest: Path, maps: list[str] | None, progress: bool) -> Any:
+    from dda.formats.loader import load_dataset
+    from dda.formats.uris import parse_mappings
+
+    return load_dataset(manifest, mappings=parse_mappings(maps or []), progress=progress)
+
+
+def _parse_size(value: str | None) -> tuple[int, int] | None:
+    if value is None:
+        return None
+    parts = value.lower().replace("x", ",").split(",")
+    try:
+        height, width = (int(p) for p in parts)
+    except ValueError:
+        raise InvalidInput(
+            f"--input-size {value!r} is not HEIGHTxWIDTH", hint="e.g. --input-size 256x192"
+        ) from None
+    if not (32 <= height <= 2048 and 32 <= width <= 2048):
+        raise InvalidInput(f"--input-size {value} is outside 32..2048 pixels per side", hint="e.g. 224x224")
+    return height, width
+
+
+def _fmt(value: Any) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:.4f}"
+    return str(value)
+
+
+def metrics_table(metrics: dict[str, Any], title: str) -> Table:
+    """One readable table of the headline figures of a metrics dict."""
+    table = Table(title=title, show_header=True, header_style="bold", min_width=len(title) + 4)
+    table.add_column("metric")
+    table.add_column("value", justify="right")
+    image = metrics.get("image", {})
+    rows: list[tuple[str, Any]] = [
+        ("images evaluated", metrics.get("num_images")),
+        ("accuracy", image.get("accuracy")),
+        ("precision (anomaly)", image.get("precision")),
+        ("recall (anomaly)", image.get("recall")),
+        ("F1 (anomaly)", image.get("f1")),
+        ("image AUROC", image.get("auroc")),
+        ("threshold", metrics.get("threshold")),
+    ]
+    if metrics.get("verdict_rule"):
+        rows.append(("verdict rule", metrics["verdict_rule"]))
+    pixel = metrics.get("pixel")
+    if pixel:
+        rows += [
+            ("defect IoU", pixel.get("mean_defect_iou")),
+            ("defect Dice", pixel.get("mean_defect_dice")),
+            ("pixel AUROC", pixel.get("pixel_auroc")),
+        ]
+    matrix = image.get("confusion_matrix")
+    if matrix:
+        rows.append(("confusion (rows true)", " / ".join(" ".join(str(v) for v in row) for row in matrix)))
+    for name, value in rows:
+        table.add_row(name, _fmt(value))
+    return table
+
+
+@handle_errors
+def train(
+    manifest: Annotated[Path, typer.Argument(help="Ground Truth or DDA manifest (JSON Lines)")],
+    model_type: Annotated[
+        ModelTypeChoice | None,
+        typer.Option("--type", "-t", help="what to train (default: classification, see docs)"),
+    ] = None,
+    method: Annotated[MethodChoice | None, typer.Option(help="anomaly method (default: patchcore)")] = None,
+    maps: MapOption = None,
+    epochs: Annotated[int | None, typer.Option(min=1, max=1000, help="most epochs (early stopping)")] = None,
+    out: Annotated[Path, typer.Option("--out", "-o", help="where to write the model artifact")] = Path(
+        "model.tar.gz"
+    ),
+    backbone: Annotated[str | None, typer.Option(help="mobilenet_v2 (default) or resnet18")] = None,
+    input_size: Annotated[
+        str | None, typer.Option(help="HEIGHTxWIDTH (default: ~224x224, image aspect)")
+    ] = None,
+    seed: Annotated[int, typer.Option(help="seed of the train/validation split and training")] = 0,
+    resume: Annotated[bool, typer.Option(help="continue an interrupted run from its checkpoint")] = False,
+    time_budget: Annotated[float | None, typer.Option(help="stop training after this many seconds")] = None,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Train a model on a labelled manifest and write model.tar.gz (weights, config, metrics, plots)."""
+    from dda.ml.training import DEFAULT_MODEL_TYPE, TrainOptions, train_model
+
+    settings: dict[str, Any] = {"seed": seed, "resume": resume}
+    for key, value in (
+        ("epochs", epochs),
+        ("backbone", backbone),
+        ("input_size", _parse_size(input_size)),
+        ("method", method.value if method else None),
+        ("time_budget_s", time_budget),
+    ):
+        if value is not None:
+            settings[key] = value
+    try:
+        options = TrainOptions(**settings)
+    except ValueError as exc:
+        raise InvalidInput(f"bad training option: {exc}", hint="see `dda train --help`") from exc
+    chosen = model_type.value if model_type else DEFAULT_MODEL_TYPE
+    dataset = _load(manifest, maps, progress)
+    typer.echo(f"training {chosen} on {len(dataset)} images {dataset.count_by_label()}", err=True)
+    result = train_model(
+        dataset, chosen, out, options=options, progress=progress, dataset_id=_sha256(manifest)
+    )
+    console.print(
+        metrics_table(result.metrics, f"{chosen} model — validation ({result.config['split']['val']} images)")
+    )
+    typer.echo(f"model written to {result.artifact_path} (checkpoint {result.checkpoint_path})")
+    typer.echo(f"stopped: {result.stop_reason}; {result.epochs_run} epochs in {result.duration_s:.0f} s")
+    if result.interrupted:
+        typer.echo("training was interrupted; the model holds the best weights seen so far", err=True)
+        raise typer.Exit(130)
+
+
+@handle_errors
+def evaluate(
+    model: Annotated[Path, typer.Argument(help="model.tar.gz, its folder, or a training checkpoint")],
+    manifest: Annotated[Path, typer.Argument(help="labelled manifest to evaluate on")],
+    maps: MapOption = None,
+    json_out: Annotated[
+        Path | None, typer.Option("--json", help="also write the metrics to this file")
+    ] = None,
+    progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
+) -> None:
+    """Measure a trained model on any labelled manifest and print (and optionally save) its metrics."""
+    from dda.ml.artifact import load_artifact
+    from dda.ml.training import evaluate_model
+
+    trained = load_artifact(model)
+    dataset = _load(manifest, maps, progress)
+    metrics = evaluate_model(trained, dataset, progress=progress)
+    metrics.update(model=str(model), manifest=str(manifest), dataset_id=_sha256(manifest))
+    metrics["verdict_rule"] = (
+        trained.config.get("verdict_rule") if trained.model_type == "segmentation" else None
+    )
+    console.print(metrics_table(metrics, f"{trained.model_type} model on {manifest.name}"))
+    if json_out is not None:
+        json_out.parent.mkdir(parents=True, exist_ok=True)
+        json_out.write_text(json.dumps(metrics, indent=2, default=str), encoding="utf-8")
+        typer.echo(f"metrics written to {json_out}")
+
+
+def _images_in(target: Path) -> list[Path]:
+    if target.is_file():
+        return [target]
+    if target.is_dir():
+        images = sorted(p for p in target.iterdir() if p.is_file() and p.suffix.lower() in IMAGE_SUFFIXES)
+        if not images:
+            raise InvalidInput(
+                f"no images in {target}", hint=f"put {', '.join(sorted(IMAGE_SUFFIXES))} files there"
+            )
+        return images
+    raise InvalidInput(f"{target} does not exist", hint="pass an image file or a folder of images")
+
+
+@handle_errors
+def predict(
+    model: Annotated[Path, typer.Argument(help="model.tar.gz, its folder, or a training checkpoint")],
+    target: Annotated[Path, typer.Argument(help="an image file or a folder of images")],
+    out: Annotated[Path, typer.Option("--out", "-o", help="folder for overlays and JSON")] = Path(
+        "predictions"
+    ),
+    overlay_format: Annotated[OverlayFormat, typer.Option("--format", help="overlay image format")] = (
+        OverlayFormat.png
+    ),
+) -> None:
+    """Run a trained model on images; write an overlay and a JSON verdict per image."""
+    from dda.core.safe_image import encode_jpeg, encode_png
+    from dda.ml.artifact import load_artifact
+    from dda.ml.predict import Predictor, prediction_record
+
+    predictor = Predictor(load_artifact(model))
+    images = _images_in(target)
+    out.mkdir(parents=True, exist_ok=True)
+    table = Table(
+        "image", "verdict", "label", "score", "threshold", title=f"predictions ({len(images)} images)"
+    )
+    records: list[dict[str, Any]] = []
+    failures = 0
+    for path in images:
+        try:
+            prediction = predictor.predict_file(path)
+        except InvalidInput as exc:
+            failures += 1
+            typer.secho(f"error: {path.name}: {exc.message}", fg=typer.colors.RED, err=True)
+            continue
+        record = prediction_record(prediction, str(path))
+        suffix = "jpg" if overlay_format == OverlayFormat.jpg else "png"
+        overlay_path = out / f"{path.stem}_overlay.{suffix}"
+        encoded = encode_jpeg(prediction.overlay) if suffix == "jpg" else encode_png(prediction.overlay)
+        overlay_path.write_bytes(encoded)
+        record["overlay"] = str(overlay_path)
+        if prediction.mask is not None:
+            mask_path = out / f"{path.stem}_mask.png"
+            mask_path.write_bytes(encode_png(prediction.mask))
+            record["mask"] = str(mask_path)
+        (out / f"{path.stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+        records.append(record)
+        table.add_row(
+            path.name,
+            prediction.verdict,
+            prediction.label,
+            _fmt(prediction.anomaly_score),
+            _fmt(prediction.threshold),
+        )
+    (out / "predictions.json").write_text(json.dumps(records, indent=2), encoding="utf-8")
+    console.print(table)
+    typer.echo(f"{len(records)} predictions written to {out}")
+    if failures:
+        raise typer.Exit(1)
+
+
+def register(app: typer.Typer) -> None:
+    app.command("train")(train)
+    app.command("evaluate")(evaluate)
+    app.command("predict")(predict)
