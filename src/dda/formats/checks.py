@@ -51,6 +51,8 @@ def inspect_record(
         return None
     _check_boxes(record, size, problems)
     mask, mask_source = _open_mask(record, parsed, resolver, size, problems)
+    if len(problems.errors) != errors_before:
+        return None  # label checks after a broken file would only repeat the same problem
     label = _label(record, parsed, mask, problems)
     if len(problems.errors) != errors_before or label is None:
         return None

@@ -36,8 +36,32 @@ NORMAL_NAMES = frozenset(
 )
 
 
+DEFECT_NAMES = frozenset(
+    {
+        "anomaly",
+        "anomalous",
+        "defect",
+        "defective",
+        "bad",
+        "ng",
+        "fail",
+        "failed",
+        "reject",
+        "rejected",
+        "nok",
+        "not-ok",
+        "not_ok",
+        "abnormal",
+    }
+)
+
+
 def is_normal_name(name: str) -> bool:
     return name.strip().lower() in NORMAL_NAMES
+
+
+def is_defect_name(name: str) -> bool:
+    return name.strip().lower() in DEFECT_NAMES
 
 
 @dataclass
@@ -132,16 +156,26 @@ def _pick_normal(space: ClassSpace, problems: ProblemList, *, normal_class: str 
             return None
         return space.by_name[normal_class][0]
     normal = [i for i in space.ids() if is_normal_name(space.name_of(i))]
-    if len(normal) == 1:
+    if normal:
+        if len(normal) > 1:
+            names = ", ".join(repr(space.name_of(i)) for i in normal)
+            problems.warn(
+                0,
+                f"several classes sound normal ({names}); using {space.name_of(normal[0])!r}",
+                "merge them, or name the normal class with --normal-class NAME",
+            )
         return normal[0]
-    fallback = 0 if 0 in space.by_id else space.ids()[0]
+    candidates = [i for i in space.ids() if not is_defect_name(space.name_of(i))]
+    if not candidates:
+        return None  # every class is a defect: the manifest has no normal images
+    chosen = 0 if 0 in candidates else candidates[0]
     problems.warn(
         0,
         f"cannot tell which image class means 'no defect' among "
-        f"{', '.join(repr(space.name_of(i)) for i in space.ids())}; assuming {space.name_of(fallback)!r}",
+        f"{', '.join(repr(space.name_of(i)) for i in space.ids())}; assuming {space.name_of(chosen)!r}",
         "name the normal class with --normal-class NAME (or call it 'normal')",
     )
-    return fallback
+    return chosen
 
 
 @dataclass
