@@ -32,11 +32,13 @@ class Target:
 
 
 def is_internal(address: IPAddress) -> bool:
-    """Loopback, link-local (cloud metadata), private, multicast, reserved or unspecified."""
+    """Loopback, link-local (cloud metadata), private, shared (CGNAT), multicast, reserved,
+    unspecified, or any other range IANA marks as not globally reachable."""
     if isinstance(address, ipaddress.IPv6Address) and address.ipv4_mapped is not None:
         address = address.ipv4_mapped
     return (
-        address.is_loopback
+        not address.is_global
+        or address.is_loopback
         or address.is_link_local
         or address.is_private
         or address.is_multicast

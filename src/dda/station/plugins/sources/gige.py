@@ -147,7 +147,7 @@ class GigESource:
                 buffer.get_image_pixel_format(),
                 self._aravis,
             )
-        return Frame(image=image, origin=str(self._camera.get_device_id()))
+        return Frame(image=image, origin=self.config.camera_id or str(self._camera.get_device_id()))
 
     def close(self) -> None:
         with self._lock:

@@ -52,7 +52,7 @@ class SyntheticSource:
         return frozenset({"gain"}) if camera.gain is not None else frozenset()
 
     def grab(self, timeout_s: float) -> Frame:
-        if self._render is None:
+        if self._render is None or self._closed.is_set():
             raise Unavailable("the synthetic camera is not open", hint="open the source first")
         if self.config.fps > 0:
             wait = self._last + 1 / self.config.fps - time.monotonic()

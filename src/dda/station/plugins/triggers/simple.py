@@ -62,6 +62,8 @@ class TimerTrigger:
         self._next = time.monotonic() + self.config.interval_s
 
     def wait(self, stop: threading.Event, timeout_s: float) -> TriggerEvent | None:
+        if stop.is_set():
+            return None
         now = time.monotonic()
         if now >= self._next:
             missed = int((now - self._next) // self.config.interval_s)
