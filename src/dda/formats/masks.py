@@ -124,27 +124,38 @@ def colored_mask_to_ids(
     """
     if any(c.color is None and not c.is_background for c in colors) and image.mode in ("P", "L"):
         return _indexed_mask_to_ids(image, colors, name_to_id)
-    with warnings.catch_warnings():
-        # Pillow warns about palette transparency given as bytes (the cookie masks); converting
-        # to RGBA is exactly what it recommends.
-        warnings.simplefilter("ignore", UserWarning)
-        rgba = np.asarray(image.convert("RGBA"))
-    opaque = rgba[..., 3] >= 128
-    packed = (rgba[..., 0].astype(np.int32) << 16) | (rgba[..., 1].astype(np.int32) << 8) | rgba[..., 2]
-    unique, inverse = np.unique(packed, return_inverse=True)
-    table = np.zeros(len(unique), dtype=np.uint8)
-    unknown = np.zeros(len(unique), dtype=bool)
-    for index, value in enumerate(unique.tolist()):
-        rgb: RGB = ((value >> 16) & 255, (value >> 8) & 255, value & 255)
+    if image.mode == "P":
+        # Classify the (at most 256) palette entries once, then index: much faster than
+        # finding the distinct colours of every pixel.
+        indices = np.asarray(image)
+        strip = image.resize((256, 1))  # keeps the palette and its transparency
+        strip.putdata(list(range(256)))
+        entries = _rgba(strip)[0]
+    else:
+        packed = np.ascontiguousarray(_rgba(image)).view(np.uint32)[..., 0]  # one int per RGBA pixel
+        unique, inverse = np.unique(packed, return_inverse=True)
+        entries = unique.view(np.uint8).reshape(-1, 4)
+        indices = inverse.reshape(packed.shape)
+    table = np.zeros(len(entries), dtype=np.uint8)
+    unknown = np.zeros(len(entries), dtype=bool)
+    for index, (red, green, blue, alpha) in enumerate(entries.tolist()):
+        if alpha < 128:
+            continue  # transparent: background
+        rgb: RGB = (red, green, blue)
         match = _match_color(rgb, colors)
         if match is None:
             unknown[index] = rgb not in ((0, 0, 0), (255, 255, 255))
         elif not match.is_background:
             table[index] = name_to_id[match.name]
-    inverse = inverse.reshape(packed.shape)
-    ids = np.where(opaque, table[inverse], 0).astype(np.uint8)
-    unknown_pixels = int(np.count_nonzero(opaque & unknown[inverse]))
-    return MaskConversion(ids, unknown_pixels)
+    return MaskConversion(table[indices].astype(np.uint8), int(np.count_nonzero(unknown[indices])))
+
+
+def _rgba(image: Image.Image) -> NDArray[np.uint8]:
+    with warnings.catch_warnings():
+        # Pillow warns about palette transparency given as bytes (the cookie masks); converting
+        # to RGBA is exactly what it recommends.
+        warnings.simplefilter("ignore", UserWarning)
+        return np.asarray(image.convert("RGBA"))
 
 
 def _match_color(rgb: RGB, colors: Sequence[ColorClass]) -> ColorClass | None:
