@@ -94,7 +94,7 @@ def transform_gt_to_dda(
             skipped.append(record.line)
             continue
         out_records.append(to_dda_record(record, report, label, now))
-    skipped.extend(sorted(parsed.bad_lines - set(skipped)))
+    skipped.extend(line for line in report.problems.lines_with_errors() | parsed.bad_lines if line)
     if (not report.ok and not force) or not out_records:
         return TransformResult(report, None, 0, sorted(set(skipped)))
     path = write_manifest(Path(output), out_records)
