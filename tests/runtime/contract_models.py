@@ -8,6 +8,7 @@ export + ONNX Runtime run in a second on the 2-core test box.
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -99,3 +100,30 @@ def tiny_model(model_type: str, seed: int = 0, **overrides: Any) -> tuple[TinyCo
         config["threshold"] = float(np.median(scores))
         config["pixel_threshold"] = float(np.quantile(np.concatenate([m.ravel() for m in maps]), 0.9))
     return model, config
+
+
+def build_test_package(
+    root: Path,
+    model_type: str,
+    private_key: bytes,
+    *,
+    target: str = "x86_64-cpu",
+    name: str | None = None,
+    version: str = "1.0.0",
+    **overrides: Any,
+) -> Path:
+    """Export a tiny model for ``target`` and build a signed package from it under ``root``."""
+    from dda.ml.export import export_model
+    from dda.packaging import build_package
+
+    model, config = tiny_model(model_type, **overrides)
+    exported = root / f"export-{model_type}-{target}"
+    export_model(model, config, target, exported)
+    return build_package(
+        exported,
+        None,
+        root / f"pkg-{model_type}-{target}",
+        private_key,
+        name=name or f"tiny-{model_type}",
+        version=version,
+    )
