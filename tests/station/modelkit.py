@@ -82,3 +82,33 @@ def write_installed_package(model_repo: Path, name: str = "bright", version: str
 
 def solid(value: int, height: int = 48, width: int = 64) -> np.ndarray:
     return np.full((height, width, 3), value, dtype=np.uint8)
+
+
+def signing_keypair(folder: Path) -> tuple[bytes, Path]:
+    """(private key PEM, path of the public key PEM) of a fresh Ed25519 package signer."""
+    from dda.core.signing import generate_keypair
+
+    private, public = generate_keypair()
+    folder.mkdir(parents=True, exist_ok=True)
+    public_path = folder / "signer.pub.pem"
+    public_path.write_bytes(public)
+    return private, public_path
+
+
+def build_signed_archive(folder: Path, private_key: bytes, name: str = "bright", version: str = "1") -> Path:
+    """A real package archive made by ``dda.packaging`` from the brightness classifier."""
+    from dda.packaging import archive_package, build_package
+
+    folder.mkdir(parents=True, exist_ok=True)
+    onnx_file = folder / f"{name}-{version}.onnx"
+    onnx_file.write_bytes(brightness_classifier())
+    config = {
+        "model_type": "classification",
+        "class_names": ["normal", "anomaly"],
+        "threshold": 0.5,
+        "input_size": [64, 64],
+    }
+    package_dir = build_package(
+        onnx_file, config, folder / f"pkg-{name}-{version}", private_key, name=name, version=version
+    )
+    return archive_package(package_dir, folder / f"{name}-{version}.tar.gz")

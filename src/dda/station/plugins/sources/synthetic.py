@@ -34,6 +34,7 @@ class SyntheticSource:
         self._last = 0.0
         self._closed = threading.Event()
         self.gain = 1.0
+        self._count = 0
 
     def open(self) -> None:
         try:
@@ -65,7 +66,10 @@ class SyntheticSource:
         )
         if self.gain != 1.0:
             image = (image.astype(np.float32) * self.gain).clip(0, 255).astype(np.uint8)
-        return Frame(image=to_rgb(image), origin="synthetic", metadata={"defect": defect})
+        self._count += 1
+        return Frame(
+            image=to_rgb(image), origin="synthetic", metadata={"defect": defect, "frame": self._count}
+        )
 
     def close(self) -> None:
         self._closed.set()
