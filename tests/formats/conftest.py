@@ -48,6 +48,7 @@ def make_gt_mask(path: Path, ids: np.ndarray, colors: dict[int, tuple[int, int, 
 def synthetic_cookies(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """12 synthetic 96x128 cookies (6 defective) with GT and DDA manifests. Read-only for tests."""
     out = tmp_path_factory.mktemp("synthetic-cookies")
-    return generate_synthetic_dataset(
+    manifest: Path = generate_synthetic_dataset(
         out, count=12, product="cookie", seed=3, size=(96, 128), write_dda=True, progress=False
     )
+    return manifest

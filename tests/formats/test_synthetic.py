@@ -127,7 +127,7 @@ def test_bad_arguments_are_refused(tmp_path: Path) -> None:
         render_sample(np.random.default_rng(0), "cookie", True, (8, 8))
     for kwargs in ({"count": 0}, {"anomaly_ratio": 1.5}, {"image_format": "gif"}):
         with pytest.raises(InvalidInput):
-            generate_synthetic_dataset(tmp_path, **kwargs)  # type: ignore[arg-type]
+            generate_synthetic_dataset(tmp_path, **kwargs)
 
 
 def test_every_product_lists_its_defects() -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -60,7 +61,12 @@ def test_normal_class_is_renumbered_to_zero(tmp_path: Path) -> None:
 def test_errors_stop_the_write_and_force_skips_bad_lines(tmp_path: Path) -> None:
     make_image(tmp_path / "a.png")
     make_image(tmp_path / "b.png")
-    lines = [line("a.png"), line("missing.png"), '{"broken', line("b.png", 1, "anomaly")]
+    lines: list[dict[str, Any] | str] = [
+        line("a.png"),
+        line("missing.png"),
+        '{"broken',
+        line("b.png", 1, "anomaly"),
+    ]
     gt = write_lines(tmp_path / "gt.manifest", lines)
     out = tmp_path / "dda.manifest"
     refused = transform_gt_to_dda(gt, out, progress=False)
