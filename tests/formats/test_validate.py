@@ -60,6 +60,8 @@ def broken_manifest(tmp_path: Path) -> tuple[Path, dict[int, str], dict[int, str
         make_image(tmp_path / f"{name}.png")
     make_image(tmp_path / "tiny.png", size=(10, 10))
     (tmp_path / "garbage.png").write_bytes(b"this is not a png at all")
+    whole = make_image(tmp_path / "whole.png").read_bytes()
+    (tmp_path / "truncated.png").write_bytes(whole[: len(whole) // 2])
     defect = np.zeros((48, 64), dtype=np.uint8)
     defect[10:20, 10:30] = 1
     make_gt_mask(tmp_path / "defect.png", defect, {1: RED})
@@ -106,6 +108,7 @@ def broken_manifest(tmp_path: Path) -> tuple[Path, dict[int, str], dict[int, str
             mask="defect.png",
             colour_map={"1": {"class-name": "scratch", "hex-color": "#0082c8"}},
         ),  # 27: second colour
+        line("truncated.png"),  # 28: header fine, pixels cut off
     ]
     errors = {
         2: "not valid JSON",
@@ -117,7 +120,7 @@ def broken_manifest(tmp_path: Path) -> tuple[Path, dict[int, str], dict[int, str
         9: "named 'dent' here but 'scratch' on line 8",
         10: "'scratch' has id 2 here but id 1 on line 8",
         11: "does not exist",
-        12: "not a readable image",
+        12: "not usable: this is an unrecognised file type",
         13: "10x10 pixels",
         14: "is 32x32 but the image is 64x48",
         15: "marks 200 defect pixels",
@@ -129,6 +132,7 @@ def broken_manifest(tmp_path: Path) -> tuple[Path, dict[int, str], dict[int, str
         23: "nowhere.png",
         26: "'source-ref' is missing",
         27: "colour #0082c8 here but #e6194b on line 8",
+        28: "truncated.png is not usable",
     }
     warnings = {22: "also on line 1", 24: "no defect pixels"}
     return write_lines(tmp_path / "broken.manifest", lines), errors, warnings
@@ -169,7 +173,7 @@ def test_without_file_checks_only_manifest_problems_remain(
 ) -> None:
     path, errors, _ = broken_manifest
     report = validate_manifest(path, check_files=False, progress=False)
-    file_lines = {11, 12, 13, 14, 15, 19, 20, 23}
+    file_lines = {11, 12, 13, 14, 15, 19, 20, 23, 28}
     assert sorted(p.line for p in report.problems.errors) == sorted(set(errors) - file_lines)
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 from PIL import Image, UnidentifiedImageError
 
 from dda.core.errors import DDAError
+from dda.core.safe_image import decode_image, probe_image
 from dda.formats.manifest import ParsedManifest
 from dda.formats.masks import MaskConversion, colored_mask_to_ids
 from dda.formats.problems import ProblemList
@@ -76,19 +77,19 @@ def _open_image(
     if path is None:
         return None, None
     try:
-        with Image.open(path) as image:
-            size = image.size
-            if decode:
-                image.load()  # a truncated or corrupt file fails here, not in the middle of training
-    except (UnidentifiedImageError, OSError, SyntaxError, ValueError, Image.DecompressionBombError) as exc:
+        # The same gates as training and the station: allowed formats, pixel limit, EXIF orientation.
+        if decode:
+            height, width = decode_image(path).shape[:2]  # a truncated file fails here, not mid-training
+        else:
+            width, height = probe_image(path).oriented_size
+    except DDAError as exc:
         problems.add(
             record.line,
-            f"image {record.source_ref} is not a readable image ({exc})",
-            "replace the file with a valid JPEG or PNG",
+            f"image {record.source_ref} is not usable: {exc.message}",
+            exc.hint or "replace the file with a valid JPEG or PNG",
             field_name="source-ref",
         )
         return None, None
-    width, height = size
     if min(width, height) < MIN_IMAGE_SIDE or max(width, height) > MAX_IMAGE_SIDE:
         problems.add(
             record.line,
@@ -97,7 +98,7 @@ def _open_image(
             field_name="source-ref",
         )
         return None, None
-    return path, size
+    return path, (width, height)
 
 
 def _check_boxes(record: LabelRecord, size: tuple[int, int], problems: ProblemList) -> None:
@@ -139,8 +140,17 @@ def _open_mask(
     if path is None:
         return None, None
     try:
+        probe_image(path)  # allowed format and pixel limit, from the header, before decoding
         with Image.open(path) as image:
             mask = colored_mask_to_ids(image, record.colors, parsed.mask_classes.name_to_id())
+    except DDAError as exc:
+        problems.add(
+            record.line,
+            f"mask {record.mask_ref} is not usable: {exc.message}",
+            exc.hint or "replace the mask with the PNG the labeling job wrote",
+            field_name="mask",
+        )
+        return None, None
     except (UnidentifiedImageError, OSError, SyntaxError, ValueError) as exc:
         problems.add(
             record.line,
