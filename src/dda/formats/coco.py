@@ -17,6 +17,7 @@ from typing import Any
 import numpy as np
 from numpy.typing import NDArray
 from PIL import Image, ImageDraw
+from tqdm import tqdm
 
 from dda.core.errors import InvalidInput, NotFound
 from dda.core.settings import get_settings
@@ -53,7 +54,8 @@ def read_coco(
     cache = get_settings().data_dir / "cache" / "masks"
     class_names = [NORMAL_CLASS, ANOMALY_CLASS]
     samples: list[Sample] = []
-    for index, (image_id, (image_path, entry)) in enumerate(images.items(), start=1):
+    bar = tqdm(images.items(), desc=f"reading {path.name}", unit="img", disable=None)
+    for index, (image_id, (image_path, entry)) in enumerate(bar, start=1):
         anns = by_image[image_id]
         boxes = tuple(_box(ann, box_index) for ann in anns)
         mask = _rasterise(anns, entry, image_path, {c: i + 1 for i, c in enumerate(cat_ids)})
@@ -228,7 +230,8 @@ def write_coco(dataset: Dataset, out_dir: Path | str) -> Path:
     categories = [{"id": i + 1, "name": n, "supercategory": "defect"} for i, n in enumerate(names)]
     images: list[dict[str, Any]] = []
     annotations: list[dict[str, Any]] = []
-    for image_id, sample in enumerate(dataset.samples, start=1):
+    bar = tqdm(dataset.samples, desc="writing COCO", unit="img", disable=None)
+    for image_id, sample in enumerate(bar, start=1):
         file_name = files.add(Path(sample.image_path))
         with Image.open(sample.image_path) as image:
             width, height = image.size

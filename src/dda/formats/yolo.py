@@ -12,6 +12,7 @@ import re
 from pathlib import Path
 
 from PIL import Image
+from tqdm import tqdm
 
 from dda.core.errors import InvalidInput, NotFound
 from dda.formats.dataset import ANOMALY_CLASS, NORMAL_CLASS, Box, Dataset, Sample
@@ -34,7 +35,7 @@ def read_yolo(root: Path | str, *, name: str | None = None) -> Dataset:
     problems = ProblemList()
     samples: list[Sample] = []
     images = sorted(p for p in images_dir.rglob("*") if p.suffix.lower() in IMAGE_SUFFIXES and p.is_file())
-    for index, image_path in enumerate(images, start=1):
+    for index, image_path in enumerate(tqdm(images, desc="reading YOLO", unit="img", disable=None), start=1):
         label_path = (labels_dir / image_path.relative_to(images_dir)).with_suffix(".txt")
         boxes = (
             _read_labels(label_path, image_path, len(class_names), problems) if label_path.is_file() else ()
@@ -150,7 +151,7 @@ def write_yolo(dataset: Dataset, out_dir: Path | str) -> Path:
     files = ExportedImages(out / "images")
     labels = out / "labels"
     labels.mkdir(parents=True, exist_ok=True)
-    for sample in dataset.samples:
+    for sample in tqdm(dataset.samples, desc="writing YOLO", unit="img", disable=None):
         file_name = files.add(Path(sample.image_path))
         with Image.open(sample.image_path) as image:
             width, height = image.size
