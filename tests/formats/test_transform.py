@@ -30,13 +30,13 @@ def test_synthetic_gt_transforms_to_an_equivalent_dda_manifest(
         "labeling-job/synthetic-cookie-classification"
     }
     assert all(r["anomaly-mask-ref-metadata"]["job-name"] == "anomaly-mask-ref" for r in records)
-    # Relative refs are kept as written, so the output is read relative to the input's folder.
-    assert records[0]["source-ref"] == "images/cookie-0000.png"
+    # Relative references are rewritten to point at the same files from the output's folder.
+    assert not Path(records[0]["source-ref"]).is_absolute()
+    assert (out.parent / records[0]["source-ref"]).resolve() == (
+        synthetic_cookies.parent / "images" / "cookie-0000.png"
+    ).resolve()
     gt = load_dataset(synthetic_cookies, progress=False)
-    out_next_to_input = synthetic_cookies.parent / "transformed.manifest"
-    transform_gt_to_dda(synthetic_cookies, out_next_to_input, progress=False)
-    dda = load_dataset(out_next_to_input, progress=False)
-    out_next_to_input.unlink()
+    dda = load_dataset(out, progress=False)
     assert dda.class_names == gt.class_names and dda.mask_class_names == gt.mask_class_names
     for a, b in zip(gt.samples, dda.samples, strict=True):
         assert (a.image_path, a.label, a.mask_path) == (b.image_path, b.label, b.mask_path)

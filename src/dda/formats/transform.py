@@ -8,6 +8,7 @@ mask size = image size) before it is written. Problems are reported by the line 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -27,7 +28,7 @@ from dda.formats.records import (
     JobKind,
     LabelRecord,
 )
-from dda.formats.uris import FileSource
+from dda.formats.uris import FileSource, is_uri
 from dda.formats.validate import ValidationReport, validate_manifest
 
 
@@ -93,12 +94,22 @@ def transform_gt_to_dda(
             )
             skipped.append(record.line)
             continue
-        out_records.append(to_dda_record(record, report, label, now))
+        out_records.append(_rebase(to_dda_record(record, report, label, now), report.manifest, Path(output)))
     skipped.extend(line for line in report.problems.lines_with_errors() | parsed.bad_lines if line)
     if (not report.ok and not force) or not out_records:
         return TransformResult(report, None, 0, sorted(set(skipped)))
     path = write_manifest(Path(output), out_records)
     return TransformResult(report, path, len(out_records), sorted(set(skipped)))
+
+
+def _rebase(record: dict[str, Any], source: Path, output: Path) -> dict[str, Any]:
+    """Keep relative file references pointing at the same files from the output's folder."""
+    for key in (SOURCE_REF, DDA_MASK):
+        ref = record.get(key)
+        if isinstance(ref, str) and not is_uri(ref) and not Path(ref).is_absolute():
+            target = (source.parent / ref).resolve()
+            record[key] = Path(os.path.relpath(target, output.parent.resolve())).as_posix()
+    return record
 
 
 def to_dda_record(record: LabelRecord, report: ValidationReport, label: int, now: str) -> dict[str, Any]:

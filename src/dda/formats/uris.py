@@ -116,7 +116,7 @@ class UriResolver:
         else:
             path = Path(target).expanduser()
             if not path.is_absolute():
-                path = self.base_dir / path
+                path = (self.base_dir / path).resolve()
         if not path.is_file():
             mapped = f" (mapped to {path})" if target != uri else ""
             raise NotFound(f"{uri}{mapped} does not exist", hint=self._not_found_hint(uri, target))
