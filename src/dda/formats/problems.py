@@ -84,9 +84,7 @@ class ProblemList:
         errors = sorted(self.errors, key=lambda p: p.line)
         if not errors:
             return
-        shown = "; ".join(
-            f"line {p.line}: {p.message}" if p.line else p.message for p in errors[:limit]
-        )
+        shown = "; ".join(f"line {p.line}: {p.message}" if p.line else p.message for p in errors[:limit])
         more = f" (and {len(errors) - limit} more)" if len(errors) > limit else ""
         raise InvalidInput(
             f"{what} has {len(errors)} problem(s): {shown}{more}",
