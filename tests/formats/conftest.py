@@ -11,6 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from dda.formats.dataset import Sample
+from dda.formats.masks import load_class_mask
 from dda.formats.synthetic import generate_synthetic_dataset
 from tests.core.conftest import moto_server, s3_bucket_name, s3_settings  # noqa: F401 - re-exported fixtures
 
@@ -52,3 +54,9 @@ def synthetic_cookies(tmp_path_factory: pytest.TempPathFactory) -> Path:
         out, count=12, product="cookie", seed=3, size=(96, 128), write_dda=True, progress=False
     )
     return manifest
+
+
+def mask_ids(sample: Sample) -> np.ndarray:
+    """The class ids of a sample that must have a mask."""
+    assert sample.mask_path is not None, f"{sample.image_path} has no mask"
+    return load_class_mask(sample.mask_path)

@@ -13,7 +13,6 @@ from dda.formats.coco import read_coco, write_coco
 from dda.formats.convert import with_boxes_from_masks
 from dda.formats.dataset import Box, Dataset, Sample
 from dda.formats.loader import load_dataset
-from dda.formats.masks import load_class_mask
 from dda.formats.rle import (
     counts_to_mask,
     decode_counts,
@@ -22,7 +21,7 @@ from dda.formats.rle import (
     encode_mask,
     mask_to_counts,
 )
-from tests.formats.conftest import make_image
+from tests.formats.conftest import make_image, mask_ids
 
 
 def test_counts_are_column_major_and_start_with_zeros() -> None:
@@ -75,7 +74,7 @@ def test_synthetic_masks_round_trip_through_coco(synthetic_cookies: Path, tmp_pa
         if before.mask_path is None:
             assert after.mask_path is None
         else:
-            assert np.array_equal(load_class_mask(after.mask_path), load_class_mask(before.mask_path))
+            assert np.array_equal(mask_ids(after), mask_ids(before))
 
 
 def test_boxes_with_masks_round_trip_through_coco(synthetic_cookies: Path, tmp_path: Path) -> None:
@@ -87,7 +86,7 @@ def test_boxes_with_masks_round_trip_through_coco(synthetic_cookies: Path, tmp_p
     for before, after in zip(boxed.samples, again.samples, strict=True):
         assert after.boxes == before.boxes
         if before.mask_path is not None:
-            assert np.array_equal(load_class_mask(after.mask_path), load_class_mask(before.mask_path))
+            assert np.array_equal(mask_ids(after), mask_ids(before))
 
 
 def test_polygons_rasterise_and_categories_map_to_zero_based_boxes(tmp_path: Path) -> None:
@@ -126,7 +125,7 @@ def test_polygons_rasterise_and_categories_map_to_zero_based_boxes(tmp_path: Pat
     a, b = dataset.samples
     assert a.label == 1 and b.label == 0 and b.mask_path is None
     assert a.boxes == (Box(1, 10, 10, 10, 10), Box(0, 0, 30, 40, 2))
-    mask = load_class_mask(a.mask_path)
+    mask = mask_ids(a)
     assert int((mask == 2).sum()) == 100 and int((mask == 1).sum()) == 80
 
 

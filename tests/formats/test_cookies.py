@@ -14,10 +14,9 @@ from PIL import Image
 
 from dda.formats.loader import load_dataset
 from dda.formats.manifest import parse_manifest
-from dda.formats.masks import load_class_mask
 from dda.formats.transform import transform_gt_to_dda
 from dda.formats.validate import validate_manifest
-from tests.formats.conftest import COOKIE_BUCKET_PREFIX
+from tests.formats.conftest import COOKIE_BUCKET_PREFIX, mask_ids
 
 
 @pytest.fixture
@@ -58,7 +57,7 @@ def test_cookie_masks_become_class_ids_and_the_dummy_mask_is_no_mask(
     masked = [s for s in dataset.samples if s.mask_path is not None]
     assert len(masked) == 32 and all(s.label == 1 for s in masked)
     first = next(s for s in masked if Path(s.image_path).name == "anomaly-1.jpg")
-    ids = load_class_mask(first.mask_path)
+    ids = mask_ids(first)
     assert ids.shape == (768, 576) and set(np.unique(ids).tolist()) == {0, 1}
     # The source mask's defect is its opaque (alpha >= 128) class-colour pixels.
     with Image.open(cookies_dir / "dataset-files" / "mask-images" / "anomaly-1.png") as source:

@@ -13,10 +13,10 @@ from dda.core.errors import InvalidInput
 from dda.formats.dataset import Box, Dataset, Sample
 from dda.formats.loader import load_dataset
 from dda.formats.manifest import parse_manifest
-from dda.formats.masks import load_class_mask, save_class_mask
+from dda.formats.masks import save_class_mask
 from dda.formats.records import JobKind
 from dda.formats.writers import write_dda_manifest, write_groundtruth_manifest
-from tests.formats.conftest import make_gt_mask, make_image, write_lines
+from tests.formats.conftest import make_gt_mask, make_image, mask_ids, write_lines
 
 ODD_CLASS_JOB = "Zx9-qa_line4 (v2)"  # odd characters, nothing like "classification"
 ODD_SEG_JOB = "nightshift.paint-ref"
@@ -109,7 +109,7 @@ def test_odd_manifest_loads_with_labels_masks_and_boxes(odd_manifest: Path) -> N
     a, b, c = dataset.samples
     assert a.mask_path is None and c.mask_path is None  # an all-background mask is no mask
     assert b.mask_path is not None
-    mask = load_class_mask(b.mask_path)
+    mask = mask_ids(b)
     assert int((mask == 1).sum()) == 150 and int((mask == 2).sum()) == 200
     assert b.boxes == (Box(1, 40.0, 30.0, 20.0, 10.0),)
     assert a.boxes == () and b.line_number == 2
@@ -175,7 +175,7 @@ def test_segmentation_only_manifest_takes_the_label_from_the_mask(tmp_path: Path
     assert dataset.class_names == ["normal", "anomaly"]
     assert [s.label for s in dataset.samples] == [1, 0]
     assert dataset.mask_class_names == ["background", "scratch", "dent"]
-    assert int((load_class_mask(dataset.samples[0].mask_path) == 2).sum()) == 9
+    assert int((mask_ids(dataset.samples[0]) == 2).sum()) == 9
 
 
 def test_no_typed_attributes_is_an_error_with_a_fix(tmp_path: Path) -> None:
@@ -226,7 +226,7 @@ def test_written_manifests_read_back_identically(tmp_path: Path, writer: str) ->
         if before.mask_path is None:
             assert after.mask_path is None
         else:
-            assert np.array_equal(load_class_mask(after.mask_path), np.asarray(Image.open(before.mask_path)))
+            assert np.array_equal(mask_ids(after), np.asarray(Image.open(before.mask_path)))
     # The greyscale masks were re-encoded as palette PNGs beside the manifest.
     assert sorted(p.name for p in (tmp_path / "out" / "masks").iterdir()) == ["i1-2.png", "i3-4.png"]
 

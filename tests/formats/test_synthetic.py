@@ -10,7 +10,6 @@ from PIL import Image
 
 from dda.core.errors import InvalidInput
 from dda.formats.loader import load_dataset
-from dda.formats.masks import load_class_mask
 from dda.formats.synthetic import (
     PRODUCT_DEFECTS,
     SyntheticProduct,
@@ -21,6 +20,7 @@ from dda.formats.synthetic import (
 from dda.formats.synthetic_defects import cut_missing, paint_crack, paint_scratch, paint_spot, solid
 from dda.formats.synthetic_products import composite, cookie_scene, metal_scene, texture_scene
 from dda.formats.validate import validate_manifest
+from tests.formats.conftest import mask_ids
 
 SCENES = {"cookie": cookie_scene, "texture": texture_scene, "metal": metal_scene}
 
@@ -106,7 +106,7 @@ def test_dataset_generation_writes_a_valid_manifest(tmp_path: Path) -> None:
             assert image.size == (72, 64) and image.format == "JPEG"
         assert (sample.mask_path is not None) == (sample.label == 1)
         if sample.mask_path is not None:
-            assert load_class_mask(sample.mask_path).shape == (64, 72)
+            assert mask_ids(sample).shape == (64, 72)
 
 
 def test_image_i_does_not_depend_on_count(tmp_path: Path) -> None:

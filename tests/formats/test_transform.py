@@ -12,10 +12,9 @@ import pytest
 from dda.core.errors import InvalidInput
 from dda.formats.loader import load_dataset
 from dda.formats.manifest import parse_manifest
-from dda.formats.masks import load_class_mask
 from dda.formats.transform import require_distinct, transform_gt_to_dda
 from dda.formats.validate import validate_manifest
-from tests.formats.conftest import make_gt_mask, make_image, write_lines
+from tests.formats.conftest import make_gt_mask, make_image, mask_ids, write_lines
 from tests.formats.test_validate import line
 
 
@@ -109,7 +108,7 @@ def test_segmentation_only_gt_gets_labels_from_masks(tmp_path: Path) -> None:
     assert transform_gt_to_dda(gt, out, progress=False).ok
     written = json.loads(out.read_text())
     assert written["anomaly-label"] == 1 and written["anomaly-label-metadata"]["class-name"] == "anomaly"
-    mask = load_class_mask(load_dataset(out, progress=False).samples[0].mask_path)
+    mask = mask_ids(load_dataset(out, progress=False).samples[0])
     assert int(mask.sum()) == 16
     # Without reading the masks the label is unknown: that line cannot be written.
     blind = transform_gt_to_dda(gt, tmp_path / "blind.manifest", check_files=False, progress=False)
