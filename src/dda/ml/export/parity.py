@@ -29,9 +29,14 @@ REPORT_FILE = "parity_report.json"
 
 @dataclass(frozen=True)
 class ParityThresholds:
-    """Gate limits. Diffs are |exported - reference| / max(1, max |reference|) over the golden set."""
+    """Gate limits. Diffs are |exported - reference| / max(1, max |reference|) over the golden set.
+
+    The decision-level checks (verdict agreement, AUROC delta) say whether the exported model
+    still inspects like the original; the numeric ones catch a broken export before it shows.
+    """
 
     max_score_diff: float
+    mean_score_diff: float
     max_map_diff: float
     mean_map_diff: float
     min_verdict_agreement: float  # fraction of golden images with the same verdict
@@ -43,13 +48,20 @@ class ParityThresholds:
 
 FP32_THRESHOLDS = ParityThresholds(
     max_score_diff=1e-3,
+    mean_score_diff=1e-4,
     max_map_diff=1e-2,
     mean_map_diff=1e-3,
     min_verdict_agreement=1.0,
     max_auroc_delta=0.005,
 )
+# INT8 drifts a few percent per image (more on a borderline image); what must hold is the verdicts.
 INT8_THRESHOLDS = ParityThresholds(
-    max_score_diff=0.08, max_map_diff=0.5, mean_map_diff=0.05, min_verdict_agreement=0.9, max_auroc_delta=0.05
+    max_score_diff=0.15,
+    mean_score_diff=0.05,
+    max_map_diff=0.5,
+    mean_map_diff=0.05,
+    min_verdict_agreement=0.95,
+    max_auroc_delta=0.02,
 )
 
 
@@ -217,6 +229,7 @@ def run_parity(
 def _failures(metrics: Mapping[str, float | None], limits: ParityThresholds) -> list[str]:
     checks = [
         ("max_score_diff_normalised", limits.max_score_diff, "max"),
+        ("mean_score_diff_normalised", limits.mean_score_diff, "max"),
         ("max_map_diff_normalised", limits.max_map_diff, "max"),
         ("mean_map_diff_normalised", limits.mean_map_diff, "max"),
         ("max_class_map_diff", limits.max_map_diff, "max"),

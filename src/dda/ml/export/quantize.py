@@ -15,7 +15,6 @@ from __future__ import annotations
 import contextlib
 import io
 import tempfile
-from collections import deque
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
 from pathlib import Path
@@ -43,6 +42,7 @@ class QuantRecipe:
     per_channel: bool = True
     reduce_range: bool = False  # 7-bit weights: avoids u8s8 saturation on CPUs without VNNI
     calibration: str = "minmax"  # minmax | percentile | entropy
+    skip_depthwise: bool = False  # keep depthwise convs float (MobileNet-style trunks)
 
     def as_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -50,7 +50,7 @@ class QuantRecipe:
 
 DEFAULT_RECIPES: tuple[QuantRecipe, ...] = (
     QuantRecipe(),
-    QuantRecipe(reduce_range=True, calibration="percentile"),
+    QuantRecipe(calibration="percentile", skip_depthwise=True),
 )
 
 
@@ -60,35 +60,40 @@ def _name_nodes(model: onnx.ModelProto) -> None:
             node.name = f"{node.op_type}_{index}"
 
 
-def trunk_node_names(model: onnx.ModelProto) -> list[str]:
-    """Nodes on a path from the first Conv to any Conv (inclusive), in graph order."""
+# Ops a convolutional feature extractor is made of. The trunk grows from the first Conv through
+# these only; anything else (Resize, Concat, MatMul, Softmax, ...) is a head and stays float.
+TRUNK_OPS = frozenset(
+    {"Conv", "Relu", "Clip", "LeakyRelu", "Add", "MaxPool", "AveragePool", "GlobalAveragePool"}
+)
+
+
+def _is_depthwise(node: onnx.NodeProto) -> bool:
+    return node.op_type == "Conv" and any(a.name == "group" and a.i > 1 for a in node.attribute)
+
+
+def trunk_node_names(model: onnx.ModelProto, skip_depthwise: bool = False) -> list[str]:
+    """The convolutional trunk: nodes reachable from the first Conv through :data:`TRUNK_OPS`
+    whose every activation input comes from the trunk itself, in graph order.
+
+    Heads are left out even when they contain convolutions again (PaDiM's Gaussian blur of the
+    distance map): a node fed by a Resize or MatMul is not part of the trunk. ``skip_depthwise``
+    also leaves depthwise convolutions in float (they quantise poorly and cost little).
+    """
     nodes = list(model.graph.node)
-    conv_indices = [i for i, n in enumerate(nodes) if n.op_type == "Conv"]
-    if not conv_indices:
+    first = next((i for i, n in enumerate(nodes) if n.op_type == "Conv"), None)
+    if first is None:
         return []
-    producer = {out: i for i, n in enumerate(nodes) for out in n.output}
-    consumers: dict[str, list[int]] = {}
-    for i, node in enumerate(nodes):
-        for name in node.input:
-            consumers.setdefault(name, []).append(i)
-    after_first: set[int] = set()
-    queue = deque([conv_indices[0]])
-    while queue:
-        i = queue.popleft()
-        if i in after_first:
-            continue
-        after_first.add(i)
-        for out in nodes[i].output:
-            queue.extend(consumers.get(out, []))
-    feeds_conv: set[int] = set()
-    queue = deque(conv_indices)
-    while queue:
-        i = queue.popleft()
-        if i in feeds_conv:
-            continue
-        feeds_conv.add(i)
-        queue.extend(producer[name] for name in nodes[i].input if name in producer)
-    return [nodes[i].name for i in sorted(after_first & feeds_conv)]
+    constants = {init.name for init in model.graph.initializer}
+    constants |= {out for n in nodes if n.op_type == "Constant" for out in n.output}
+    trunk_outputs: set[str] = set(nodes[first].output)
+    members = {first}
+    for i in range(first + 1, len(nodes)):  # graph order is topological
+        node = nodes[i]
+        activations = [name for name in node.input if name and name not in constants]
+        if node.op_type in TRUNK_OPS and activations and all(a in trunk_outputs for a in activations):
+            members.add(i)
+            trunk_outputs.update(node.output)
+    return [nodes[i].name for i in sorted(members) if not (skip_depthwise and _is_depthwise(nodes[i]))]
 
 
 def _common_size(images: Sequence[np.ndarray]) -> list[np.ndarray]:
@@ -154,11 +159,15 @@ def quantize_int8(
     with tempfile.TemporaryDirectory(prefix="dda-quant-") as tmp:
         prepared = Path(tmp) / "prepared.onnx"
         # Shape inference + graph optimisation (fold BatchNorm into Conv) before calibration.
-        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=False)
+        try:
+            quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=False)
+        except Exception as exc:  # ORT's symbolic inference misses some ops; ONNX's own suffices
+            log.info("symbolic shape inference failed; using ONNX shape inference", error=str(exc))
+            quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
         model = onnx.load(str(prepared))
         _name_nodes(model)
         onnx.save(model, str(prepared))
-        trunk = trunk_node_names(model)
+        trunk = trunk_node_names(model, skip_depthwise=recipe.skip_depthwise)
         if not trunk:
             raise InvalidInput(
                 "the model has no convolutions to quantise; INT8 would not make it faster",
