@@ -16,7 +16,7 @@ from dda.station.plugins.sources import Frame, SourceConfigBase
 from dda.station.plugins.triggers import TriggerConfigBase
 from dda.station.services.metrics import StationMetrics
 from dda.station.services.model_registry import ModelRegistry
-from dda.station.services.result_store import ResultContext, ResultStore
+from dda.station.services.result_store import PendingResult, ResultContext, ResultStore
 
 
 @dataclass(frozen=True)
@@ -35,18 +35,20 @@ class WorkflowSpec:
 
 
 class Inspector:
+    """The two halves of a capture: ``infer`` (camera settings + model) and ``store`` (durable)."""
+
     def __init__(self, registry: ModelRegistry, store: ResultStore, metrics: StationMetrics) -> None:
         self.registry = registry
-        self.store = store
+        self.results = store
         self.metrics = metrics
 
-    def inspect(
+    def infer(
         self, frame: Frame, spec: WorkflowSpec, capture_type: str, hardware: frozenset[str], acquire_ms: float
-    ) -> InferenceResult:
-        """Run one frame through the pinned model and store the result; returns the committed row."""
+    ) -> PendingResult:
+        """Run one frame through the pinned model (nothing stored yet)."""
         started = time.perf_counter()
         image = apply_camera_settings(frame.image, spec.camera, hardware)
-        if image is not frame.image and (spec.camera.pipeline or spec.camera.roi):
+        if spec.camera.pipeline or (spec.camera.roi and "roi" not in hardware):
             frame = replace(frame, image=image, encoded=None, encoded_format=None)  # stored bytes must match
         preprocessed = time.perf_counter()
         try:
@@ -64,12 +66,26 @@ class Inspector:
             **{f"model_{k}": v for k, v in prediction.timings_ms.items() if k != "total"},
         }
         ctx = ResultContext(capture_type, spec.source_id, spec.id, spec.name)
+        return PendingResult(
+            frame, prediction, ctx, latency, mask_classes, started=started - acquire_ms / 1000
+        )
+
+    def store(self, items: list[PendingResult]) -> list[InferenceResult]:
+        """Store a group of inferred results durably (one sync, one commit); returns committed rows."""
         try:
-            row = self.store.save_result(frame, prediction, ctx, latency, mask_classes)
+            rows = self.results.save_results(items)
         except Exception:
-            self.metrics.errors.labels(spec.name, "store").inc()
+            for item in items:
+                self.metrics.errors.labels(item.ctx.workflow_name, "store").inc()
             raise
         done = time.perf_counter()
-        observed = {**row.latency_ms, "total": acquire_ms + (done - started) * 1000}
-        self.metrics.observe(spec.name, row.prediction, observed)
-        return row
+        for item, row in zip(items, rows, strict=True):
+            observed = {**row.latency_ms, "total": (done - item.started) * 1000}
+            self.metrics.observe(item.ctx.workflow_name, row.prediction, observed)
+        return rows
+
+    def inspect(
+        self, frame: Frame, spec: WorkflowSpec, capture_type: str, hardware: frozenset[str], acquire_ms: float
+    ) -> InferenceResult:
+        """Infer and store one frame; returns the committed row."""
+        return self.store([self.infer(frame, spec, capture_type, hardware, acquire_ms)])[0]

@@ -9,6 +9,7 @@ start. Deleting goes the other way round (row first, then files), so no row poin
 
 from __future__ import annotations
 
+import contextlib
 import io
 import json
 import shutil
@@ -31,7 +32,7 @@ from dda.station.db.models import Capture, InferenceResult
 from dda.station.imaging import encode_jpeg
 from dda.station.plugins.sources.base import Frame
 from dda.station.repositories import results as results_repo
-from dda.station.services.durable import fsync_dir, make_dirs_durable, write_file
+from dda.station.services.durable import DurableBatch
 
 log = get_logger(__name__)
 MANIFEST_NAME = "manifest.jsonl"
@@ -48,6 +49,18 @@ class ResultContext:
     source_id: int | None = None
     workflow_id: int | None = None
     workflow_name: str = ""
+
+
+@dataclass
+class PendingResult:
+    """An inference done, waiting to be stored."""
+
+    frame: Frame
+    prediction: Prediction
+    ctx: ResultContext
+    latency_ms: dict[str, float]
+    mask_classes: list[str]
+    started: float = 0.0  # perf_counter when the capture's processing began (for the total latency)
 
 
 def palette_mask_png(mask: np.ndarray, class_count: int) -> bytes:
@@ -119,11 +132,15 @@ class ResultStore:
     def path(self, relative: str) -> Path:
         return self.root / relative
 
-    def _new_folder(self, created: datetime) -> tuple[str, str, Path]:
+    def _new_folder(self, created: datetime, batch: DurableBatch) -> tuple[str, str, Path]:
         capture_id = str(uuid.uuid4())
-        relative = f"{created:%Y-%m-%d}/{capture_id}"
+        day = self.root / f"{created:%Y-%m-%d}"
+        if not day.is_dir():
+            with contextlib.suppress(FileExistsError):  # another workflow made it a moment ago (and syncs it)
+                batch.mkdir(day)
+        relative = f"{day.name}/{capture_id}"
         folder = self.root / relative
-        make_dirs_durable(folder, self.root)
+        batch.mkdir(folder)
         return capture_id, relative, folder
 
     @staticmethod
@@ -134,11 +151,12 @@ class ResultStore:
 
     def save_capture(self, frame: Frame, ctx: ResultContext) -> Capture:
         """Store a bare capture (no inference): the image and its row."""
-        created = frame.captured_at
-        capture_id, relative, folder = self._new_folder(created)
-        input_name, data = self._input_bytes(frame)
-        size = write_file(folder / input_name, data)
-        fsync_dir(folder)
+        with DurableBatch() as batch:
+            capture_id, relative, folder = self._new_folder(frame.captured_at, batch)
+            input_name, data = self._input_bytes(frame)
+            batch.write(folder / input_name, data)
+            batch.sync()
+        size = batch.bytes_written
         capture = self._capture_row(capture_id, relative, input_name, frame, ctx, size)
         with self.sessions() as session, session.begin():
             session.add(capture)
@@ -161,34 +179,23 @@ class ResultStore:
             created_at=frame.captured_at,
         )
 
-    def save_result(
-        self,
-        frame: Frame,
-        prediction: Prediction,
-        ctx: ResultContext,
-        latency_ms: dict[str, float],
-        mask_classes: list[str],
-    ) -> InferenceResult:
-        """Store input, mask, overlay and manifest line, then the rows; return the committed result."""
-        started = time.perf_counter()
+    def _write_result(self, item: PendingResult, batch: DurableBatch) -> tuple[Capture, InferenceResult]:
+        """Write one result's files into ``batch`` (synced by the caller) and build its rows."""
+        frame, prediction, ctx = item.frame, item.prediction, item.ctx
         created = datetime.now(UTC)
-        capture_id, relative, folder = self._new_folder(created)
+        before = batch.bytes_written
+        capture_id, relative, folder = self._new_folder(created, batch)
         input_name, data = self._input_bytes(frame)
-        size = write_file(folder / input_name, data)
+        batch.write(folder / input_name, data)
         mask_name = None
         if prediction.mask is not None:
             mask_name = "mask.png"
-            size += write_file(folder / mask_name, palette_mask_png(prediction.mask, len(mask_classes) + 1))
-        size += write_file(folder / "overlay.jpg", encode_jpeg(prediction.overlay, quality=85))
+            batch.write(folder / mask_name, palette_mask_png(prediction.mask, len(item.mask_classes) + 1))
+        batch.write(folder / "overlay.jpg", encode_jpeg(prediction.overlay, quality=85))
         job = f"dda-station-{ctx.workflow_name or 'manual'}"
-        line = ground_truth_line(input_name, mask_name, prediction, mask_classes, job, created)
-        size += write_file(folder / MANIFEST_NAME, (json.dumps(line) + "\n").encode())
-        fsync_dir(folder)
-        # "store" is the files' part (written and fsynced); the commit follows right after.
-        latency_ms = {**latency_ms, "store": (time.perf_counter() - started) * 1000}
-        latency_ms["total"] = sum(
-            latency_ms.get(k, 0.0) for k in ("acquire", "preprocess", "inference", "store")
-        )
+        line = ground_truth_line(input_name, mask_name, prediction, item.mask_classes, job, created)
+        batch.write(folder / MANIFEST_NAME, (json.dumps(line) + "\n").encode())
+        size = batch.bytes_written - before
         capture = self._capture_row(capture_id, relative, input_name, frame, ctx, size)
         row = InferenceResult(
             capture_id=capture_id,
@@ -208,13 +215,43 @@ class ResultStore:
             manifest_path=f"{relative}/{MANIFEST_NAME}",
             model_name=prediction.model_name,
             model_version=prediction.model_version,
-            latency_ms={k: round(float(v), 3) for k, v in latency_ms.items()},
         )
+        return capture, row
+
+    def save_results(self, items: list[PendingResult]) -> list[InferenceResult]:
+        """Store a group of results: all files, one parallel sync, one commit (group commit).
+        Returns the committed rows in order; nothing is returned before everything is durable."""
+        started = time.perf_counter()
+        rows: list[tuple[Capture, InferenceResult]] = []
+        with DurableBatch() as batch:
+            for item in items:
+                rows.append(self._write_result(item, batch))
+            batch.sync()
+        # "store": files written and fsynced (the commit follows right after).
+        store_ms = (time.perf_counter() - started) * 1000
+        for item, (_, row) in zip(items, rows, strict=True):
+            latency = {**item.latency_ms, "store": store_ms}
+            latency["total"] = sum(
+                latency.get(k, 0.0) for k in ("acquire", "preprocess", "inference", "store")
+            )
+            row.latency_ms = {k: round(float(v), 3) for k, v in latency.items()}
         with self.sessions() as session, session.begin():
-            session.add(capture)
-            session.add(row)
-        self._account(size)
-        return row
+            for capture, row in rows:
+                session.add(capture)
+                session.add(row)
+        self._account(sum(capture.size_bytes for capture, _ in rows))
+        return [row for _, row in rows]
+
+    def save_result(
+        self,
+        frame: Frame,
+        prediction: Prediction,
+        ctx: ResultContext,
+        latency_ms: dict[str, float],
+        mask_classes: list[str],
+    ) -> InferenceResult:
+        """Store input, mask, overlay and manifest line, then the rows; return the committed result."""
+        return self.save_results([PendingResult(frame, prediction, ctx, latency_ms, mask_classes)])[0]
 
     def _account(self, size: int) -> None:
         with self._lock:

@@ -11,6 +11,7 @@ import queue
 import threading
 import time
 from collections.abc import Callable
+from concurrent.futures import Future
 
 from dda.core.errors import DDAError
 from dda.core.logging import get_logger
@@ -19,14 +20,18 @@ from dda.station.plugins.outputs import OutputPlugin, ResultEvent, build_output
 from dda.station.plugins.sources import Frame, ImageSourcePlugin, NoFrameYet, build_source
 from dda.station.plugins.triggers import TriggerEvent, TriggerPlugin, build_trigger
 from dda.station.services.pipeline import Inspector, WorkflowSpec
+from dda.station.services.result_store import PendingResult
 from dda.station.workers import Worker
 
 log = get_logger(__name__)
 GRAB_TIMEOUT_S = 2.0
 TRIGGER_POLL_S = 0.5
 OUTPUT_QUEUE = 1000
+STORE_QUEUE = 4  # inferred results waiting for storage; a full queue slows captures down
+STORE_GROUP_MAX = 16
 
 ResultListener = Callable[[WorkflowSpec, InferenceResult], None]
+StoreJob = tuple[PendingResult, Future[InferenceResult]]
 
 
 def is_live(source: ImageSourcePlugin) -> bool:
@@ -112,6 +117,63 @@ class LatestFrameGrabber(Worker):
             return frame, grab_ms
 
 
+class StoreStage(Worker):
+    """Stores inferred results in order and in groups, while the next captures are being inferred.
+
+    Group commit: whatever is queued when the stage gets to it is stored with one parallel fsync
+    and one DB commit. Outputs and waiting callers hear of a result only after that.
+    """
+
+    def __init__(self, runner: WorkflowRunner) -> None:
+        super().__init__()
+        self.name = f"store-{runner.spec.name}"
+        self.runner = runner
+        self.queue: queue.Queue[tuple[PendingResult, Future[InferenceResult]] | None] = queue.Queue(
+            STORE_QUEUE
+        )
+
+    def submit(self, pending: PendingResult) -> Future[InferenceResult]:
+        done: Future[InferenceResult] = Future()
+        self.queue.put((pending, done))  # blocks when storage falls behind: back-pressure on captures
+        return done
+
+    def _take_group(self, first: StoreJob) -> tuple[list[StoreJob], bool]:
+        group, stopping = [first], False
+        while len(group) < STORE_GROUP_MAX:
+            try:
+                job = self.queue.get_nowait()
+            except queue.Empty:
+                break
+            if job is None:
+                stopping = True
+                break
+            group.append(job)
+        return group, stopping
+
+    def run_loop(self) -> None:
+        while True:
+            first = self.queue.get()
+            if first is None:
+                return
+            group, stopping = self._take_group(first)
+            try:
+                rows = self.runner.inspector.store([pending for pending, _ in group])
+            except Exception as exc:
+                self.runner.last_error = str(exc)
+                log.warning("storing results failed", workflow=self.runner.spec.name, error=str(exc))
+                for _, done in group:
+                    done.set_exception(exc)
+            else:
+                for (_, done), row in zip(group, rows, strict=True):
+                    self.runner.dispatch(row)
+                    done.set_result(row)
+            if stopping:
+                return
+
+    def _wake(self) -> None:
+        self.queue.put(None)  # after the queued results: all of them are stored before the stage stops
+
+
 class WorkflowRunner:
     """Everything a started workflow runs. ``run_once`` is also the manual Run of a running workflow."""
 
@@ -127,6 +189,7 @@ class WorkflowRunner:
         ]
         self._trigger_workers: list[Worker] = []
         self._grabber: LatestFrameGrabber | None = None
+        self._store_stage: StoreStage | None = None
         self._capture_lock = threading.Lock()
         self.last_error: str | None = None
 
@@ -152,6 +215,9 @@ class WorkflowRunner:
             for output in self.outputs:
                 output.start()
                 started.append(output)
+            self._store_stage = StoreStage(self)
+            self._store_stage.start()
+            started.append(self._store_stage)
             if any(t.latest_frame_only for t in self.triggers) and is_live(self.source):
                 self._grabber = LatestFrameGrabber(self.spec, self.source, self._dropped)
                 self._grabber.start()
@@ -173,8 +239,10 @@ class WorkflowRunner:
         if self._grabber is not None:
             self.source.close()  # unblocks a grab in progress
             self._grabber.stop()
-        with self._capture_lock:  # let a capture in progress finish and reach its outputs
+        with self._capture_lock:  # let a capture in progress finish its inference
             pass
+        if self._store_stage is not None:
+            self._store_stage.stop(timeout_s=60)  # stores what is queued, then stops
         for output in self.outputs:
             output.stop()
         self.source.close()
@@ -187,15 +255,30 @@ class WorkflowRunner:
         return frame, (time.perf_counter() - started) * 1000
 
     def run_once(
-        self, event: TriggerEvent, frame: Frame | None = None, latest_only: bool = False
-    ) -> InferenceResult:
-        """Capture (unless a frame is given), inspect, store; then hand the stored result to outputs."""
+        self, event: TriggerEvent, frame: Frame | None = None, latest_only: bool = False, wait: bool = True
+    ) -> InferenceResult | None:
+        """Capture (unless a frame is given) and infer; the result is stored and handed to the outputs.
+
+        ``wait``: return the committed row (the API's Run). Trigger loops pass False and go on to the
+        next capture while this one is being stored (None is returned).
+        """
         with self._capture_lock:
             grab_ms = 0.0
             if frame is None:
                 frame, grab_ms = self.acquire(latest_only)
-            row = self.inspector.inspect(frame, self.spec, event.capture_type, self.hardware, grab_ms)
-            self.dispatch(row)
+            pending = self.inspector.infer(frame, self.spec, event.capture_type, self.hardware, grab_ms)
+            stage = self._store_stage
+            if stage is None or not stage.alive:  # not started (a Run of a stopped workflow): store here
+                row = self.inspector.store([pending])[0]
+                self.dispatch(row)
+                return row
+            done = stage.submit(pending)
+        return done.result() if wait else None
+
+    def capture(self, event: TriggerEvent, frame: Frame | None = None) -> InferenceResult:
+        """One capture, returning its committed row (for the API's Run button)."""
+        row = self.run_once(event, frame, wait=True)
+        assert row is not None
         return row
 
     def dispatch(self, row: InferenceResult) -> None:
@@ -241,7 +324,7 @@ class _TriggerWorker(Worker):
             if event is None or self.stop_event.is_set():
                 continue
             try:
-                self.runner.run_once(event, latest_only=self.trigger.latest_frame_only)
+                self.runner.run_once(event, latest_only=self.trigger.latest_frame_only, wait=False)
                 self.runner.last_error = None
             except NoFrameYet:
                 continue

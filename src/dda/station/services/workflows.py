@@ -238,7 +238,7 @@ class WorkflowManager:
         with self._lock:
             runner = self._runners.get(workflow_id)
         if runner is not None:
-            return runner.run_once(event, frame)
+            return runner.capture(event, frame)
         with self.station.session() as session:
             spec = spec_for(session, get(session, workflow_id))
         runner = WorkflowRunner(spec, self.station.inspector, self._on_result)
@@ -247,7 +247,7 @@ class WorkflowManager:
                 output.start()
             if frame is None:
                 runner.open_source()
-            return runner.run_once(event, frame)
+            return runner.capture(event, frame)
         finally:
             for output in runner.outputs:
                 if output.alive:

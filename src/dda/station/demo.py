@@ -1,0 +1,186 @@
+"""`dda demo` (the README's `make run`): a station running on synthetic camera images end to end.
+
+Steps, each skipped when its result already exists (a second run reuses the last model):
+synthetic data -> train a small model -> export for this CPU -> sign and package -> trust the key
+and install the package -> an admin account, a synthetic camera source and a continuous workflow
+-> serve, printing the URL and the login.
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from rich.console import Console
+
+from dda.core.errors import Unavailable
+from dda.core.settings import Settings
+from dda.station.context import Station, build_station
+from dda.station.db.models import ImageSource, Workflow
+from dda.station.repositories import sources as sources_repo
+from dda.station.repositories import users as users_repo
+from dda.station.repositories import workflows as workflows_repo
+from dda.station.services import auth
+from dda.station.services.models import install_archive, trust_key
+
+DEMO_USER = "admin"
+MODEL_NAME = "demo-cookies"
+MODEL_VERSION = "1"
+SOURCE_NAME = "Demo camera (synthetic cookies)"
+WORKFLOW_NAME = "demo-cookies"
+console = Console(stderr=True)
+
+
+@dataclass(frozen=True)
+class DemoPaths:
+    root: Path
+
+    @property
+    def data(self) -> Path:
+        return self.root / "data"
+
+    @property
+    def model(self) -> Path:
+        return self.root / "model.tar.gz"  # what `dda train -o` writes
+
+    @property
+    def exported(self) -> Path:
+        return self.root / "exported"
+
+    @property
+    def package_dir(self) -> Path:
+        return self.root / "package"
+
+    @property
+    def archive(self) -> Path:
+        return self.root / "package.tar.gz"
+
+    @property
+    def keys(self) -> Path:
+        return self.root / "keys"
+
+    @property
+    def credentials(self) -> Path:
+        return self.root / "login.txt"
+
+
+def _dda(*args: str) -> None:
+    """Run one `dda` step in a child process (training needs torch; the station does not)."""
+    command = [str(Path(sys.executable).parent / "dda"), *args]
+    console.print(f"[dim]$ dda {' '.join(args)}[/dim]")
+    if subprocess.run(command, check=False).returncode != 0:
+        raise Unavailable(
+            f"`dda {' '.join(args)}` failed", hint="see its error above; fix it and run `make run` again"
+        )
+
+
+def build_model(paths: DemoPaths, *, images: int, epochs: int) -> Path:
+    """Synthetic data -> trained model -> export -> signed package archive (reused when present)."""
+    if paths.archive.is_file():
+        console.print(f"reusing the last demo model: {paths.archive}")
+        return paths.archive
+    if not (paths.data / "groundtruth.manifest").is_file():
+        _dda("data", "synth", str(paths.data), "-n", str(images), "--size", "288x384", "--format", "jpg")
+    if not paths.model.is_file():
+        _dda(
+            "train", str(paths.data / "groundtruth.manifest"), "-o", str(paths.model), "--epochs", str(epochs)
+        )
+    if not (paths.exported / "export.json").is_file():
+        _dda("export", str(paths.model), "-t", "x86_64-cpu", "-o", str(paths.exported), "--overwrite")
+    if not (paths.keys / "signing-key.pem").is_file():
+        _dda("package", "keygen", "--dir", str(paths.keys))
+    if paths.package_dir.exists():
+        import shutil
+
+        shutil.rmtree(paths.package_dir)
+    _dda(
+        "package",
+        "build",
+        str(paths.exported),
+        "--name",
+        MODEL_NAME,
+        "--version",
+        MODEL_VERSION,
+        "-o",
+        str(paths.package_dir),
+        "--key",
+        str(paths.keys / "signing-key.pem"),
+    )
+    from dda.packaging import archive_package
+
+    return archive_package(paths.package_dir, paths.archive)
+
+
+def _login(station: Station, paths: DemoPaths) -> tuple[str, str | None]:
+    """The demo admin's login; None as password when the station already had users."""
+    with station.session() as session:
+        if paths.credentials.is_file():
+            user, _, password = paths.credentials.read_text().strip().partition(":")
+            if users_repo.by_username(session, user) is not None:
+                return user, password
+        if not auth.setup_required(session):
+            return "(your existing account)", None
+        password = os.environ.get("DDA_DEMO_PASSWORD") or secrets.token_urlsafe(12)
+        auth.create_user(session, DEMO_USER, password, is_admin=True)
+    fd = os.open(paths.credentials, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
+    with os.fdopen(fd, "w") as handle:
+        handle.write(f"{DEMO_USER}:{password}\n")
+    return DEMO_USER, password
+
+
+def _workflow(station: Station, fps: float) -> None:
+    """A synthetic camera source and a continuous workflow on the demo model, left running."""
+    with station.session() as session:
+        source = sources_repo.by_name(session, SOURCE_NAME)
+        if source is None:
+            source = ImageSource(
+                name=SOURCE_NAME,
+                type="synthetic",
+                camera={},
+                config={
+                    "type": "synthetic",
+                    "product": "cookie",
+                    "defect_rate": 0.3,
+                    "width": 768,
+                    "height": 576,
+                    "fps": fps,
+                    "seed": None,
+                },
+            )
+            session.add(source)
+            session.flush()
+        workflow = workflows_repo.by_name(session, WORKFLOW_NAME)
+        if workflow is None:
+            workflow = Workflow(
+                name=WORKFLOW_NAME,
+                source_id=source.id,
+                model_name=MODEL_NAME,
+                model_version=MODEL_VERSION,
+                triggers=[{"type": "continuous"}],
+                outputs=[],
+            )
+            session.add(workflow)
+        workflow.state = "running"  # started when the station starts
+
+
+def prepare(
+    settings: Settings, *, images: int = 60, epochs: int = 5, fps: float = 5.0
+) -> tuple[str, str | None]:
+    """Everything up to serving. Returns the login to print."""
+    paths = DemoPaths(settings.data_dir / "demo")
+    paths.root.mkdir(parents=True, exist_ok=True)
+    archive = build_model(paths, images=images, epochs=epochs)
+    station = build_station(settings)
+    try:
+        trust_key(station.paths, paths.keys / "signing-key.pub.pem", name="demo-signer")
+        if not (station.paths.model_repo / MODEL_NAME / MODEL_VERSION).is_dir():
+            install_archive(station.paths, archive)
+        login = _login(station, paths)
+        _workflow(station, fps)
+    finally:
+        station.engine.dispose()
+    return login
