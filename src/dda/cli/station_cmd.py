@@ -91,5 +91,29 @@ def install_model(
     typer.echo(f"installed: {name} {version}  ({paths.model_repo / name / version})")
 
 
+@handle_errors
+def demo(
+    host: Annotated[str | None, typer.Option(help="Address to listen on (default: settings station.host)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (default: settings station.port, 5000)")] = None,
+    images: Annotated[int, typer.Option(help="Synthetic training images")] = 60,
+    epochs: Annotated[int, typer.Option(help="Training epochs")] = 5,
+    fps: Annotated[float, typer.Option(help="Frame rate of the synthetic camera")] = 5.0,
+    serve_station: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the station at the end")] = True,
+) -> None:
+    """The demo (`make run`): train a small model on synthetic cookies (or reuse the last one), install
+    it, and run the station with a synthetic camera workflow running continuously."""
+    from dda.station.demo import prepare
+
+    settings = get_settings()
+    user, password = prepare(settings, images=images, epochs=epochs, fps=fps)
+    bind_host, bind_port = host or settings.station.host, port or settings.station.port
+    typer.secho(f"\nDDA station: http://{bind_host}:{bind_port}", bold=True)
+    typer.echo(f"login: {user}" + (f" / {password}" if password else ""))
+    typer.echo("workflow 'demo-cookies' runs continuously on the synthetic camera; see the Live page.\n")
+    if serve_station:
+        serve(host=bind_host, port=bind_port)
+
+
 def register(app: typer.Typer) -> None:
     app.add_typer(station_app, name="station")
+    app.command("demo")(demo)
