@@ -152,7 +152,8 @@ def _train_and_package(work: Path, private_key: bytes) -> Path:
     golden = load_image_set(manifest)
     export_model(build_deploy_module(trained), trained.config, "x86_64-cpu", work / "export", golden=golden)
     package = build_package(work / "export", None, work / "package", private_key, name="cookies", version="1")
-    return archive_package(package, work / "cookies-1.tar.gz")
+    archive: Path = archive_package(package, work / "cookies-1.tar.gz")
+    return archive
 
 
 @pytest.fixture

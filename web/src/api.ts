@@ -120,12 +120,14 @@ export type ResultReview = {
   human_classification?: Verdict | null;
   note?: string | null;
 };
+/** services/results.py summary() */
 export type ResultSummary = {
   total: number;
-  normal?: number;
-  anomaly?: number;
-  flagged?: number;
-  [key: string]: unknown;
+  normal: number;
+  anomaly: number;
+  flagged: number;
+  by_prediction: Record<string, number>;
+  per_workflow: Record<string, { workflow_id: Id | null; total: number; normal?: number; anomaly?: number }>;
 };
 export type ImageKind = "input" | "overlay" | "mask";
 
@@ -173,19 +175,21 @@ export type Model = {
   metrics: Record<string, unknown>;
 };
 
-export type LatencyStats = { p50: number | null; p99: number | null; count?: number };
+export type LatencyStats = { p50: number | null; p99: number | null; count?: number | null };
+/** services/health.py health() (GET /api/v1/health, no login needed) */
 export type Health = {
-  status?: string;
-  uptime_s?: number;
-  cpu_percent?: number;
-  memory?: { used_bytes?: number; total_bytes?: number; percent?: number; rss_bytes?: number };
-  disk?: { used_bytes?: number; total_bytes?: number; free_bytes?: number; percent?: number };
-  models?: { name: string; version: string; status?: string; loaded?: boolean }[];
-  latency_ms?: Record<string, LatencyStats>;
-  throughput_per_s?: number;
-  counts?: Record<string, number>;
-  workflows?: { id: Id; name: string; state: string }[];
-  [key: string]: unknown;
+  status: "ok" | "degraded" | string;
+  version: string;
+  uptime_s: number;
+  cpu_percent: number;
+  memory: { used_bytes: number; total_bytes: number; percent: number; rss_bytes: number };
+  disk: { used_bytes: number; total_bytes: number; free_bytes: number; percent: number };
+  storage: { used_bytes: number; quota_bytes: number };
+  models: { name: string; version: string; status: string; loaded: boolean }[];
+  latency_ms: Record<string, LatencyStats>;
+  throughput_per_s: number;
+  counts: { total: number; normal: number; anomaly: number; flagged: number };
+  workflows: { id: Id; name: string; state: string; error: string | null }[];
 };
 
 export type AuthStatus = { setup_required: boolean };
@@ -316,6 +320,11 @@ export const api = {
   deleteSource: (id: Id) => send<void>("DELETE", `/image-sources/${enc(id)}`),
   previewSource: async (id: Id) => (await request(`/image-sources/${enc(id)}/preview`, { method: "POST" })).blob(),
   captureSource: (id: Id) => send<Capture>("POST", `/image-sources/${enc(id)}/capture`),
+  /** A stored capture's image; `imageUrl` is Capture.image_url ("/api/v1/captures/<id>/image"). */
+  captureImage: async (imageUrl: string) => {
+    if (!imageUrl.startsWith(`${API}/`)) throw new ApiError(0, `unexpected image URL ${imageUrl}`);
+    return (await request(imageUrl.slice(API.length))).blob();
+  },
 
   // workflows
   listWorkflows: () => json<Workflow[]>("/workflows"),

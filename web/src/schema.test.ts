@@ -1,6 +1,6 @@
 import { describe, expect, it } from "vitest";
 import type { JsonSchema } from "./api";
-import { buildConfig, initialValues, schemaFields } from "./schema";
+import { buildConfig, humanize, initialValues, schemaFields } from "./schema";
 
 // Shaped like pydantic 2's model_json_schema() for a source plugin config.
 const synthetic: JsonSchema = {
@@ -17,6 +17,8 @@ const synthetic: JsonSchema = {
     url: { type: "string", title: "URL" },
     api_secret: { type: "string" },
     extra: { type: "object", default: { a: 1 } },
+    qos: { default: 1, enum: [0, 1, 2], title: "Qos", type: "integer" },
+    poll_interval_s: { default: 0.2, exclusiveMinimum: 0, title: "Poll Interval S", type: "number" },
   },
   required: ["type", "url"],
   $defs: { Mode: { enum: ["cookie", "plain"], title: "Mode", type: "string" } },
@@ -28,7 +30,8 @@ describe("schemaFields", () => {
 
   it("skips the discriminator and keeps the rest in order", () => {
     expect(fields.map((f) => f.name)).toEqual([
-      "width", "anomaly_rate", "seed", "mode", "classes", "loop", "url", "api_secret", "extra",
+      "width", "anomaly_rate", "seed", "mode", "classes", "loop", "url", "api_secret", "extra", "qos",
+      "poll_interval_s",
     ]);
   });
 
@@ -43,6 +46,16 @@ describe("schemaFields", () => {
     expect(byName.url).toMatchObject({ kind: "string", required: true, label: "URL" });
     expect(byName.api_secret.kind).toBe("secret");
     expect(byName.extra.kind).toBe("json");
+    expect(byName.qos).toMatchObject({ kind: "enum", options: ["0", "1", "2"], label: "QoS" });
+    expect(byName.poll_interval_s).toMatchObject({ label: "Poll interval (s)", exclusiveMinimum: true, minimum: 0 });
+    expect(byName.anomaly_rate.label).toBe("Anomaly rate");
+  });
+
+  it("turns field names into readable labels", () => {
+    expect(humanize("timeout_ms")).toBe("Timeout (ms)");
+    expect(humanize("camera_id")).toBe("Camera ID");
+    expect(humanize("exposure_us")).toBe("Exposure (µs)");
+    expect(humanize("s")).toBe("S");
   });
 });
 
@@ -69,6 +82,7 @@ describe("initialValues and buildConfig", () => {
     expect(config.width).toBe(768);
     expect("seed" in config).toBe(false);
     expect(config.extra).toEqual({ a: 1 });
+    expect(config.qos).toBe(1); // the number, not the string the select holds
   });
 
   it("reports bad input per field", () => {
@@ -77,8 +91,10 @@ describe("initialValues and buildConfig", () => {
     values.anomaly_rate = "2";
     values.mode = "round";
     values.extra = "{not json";
+    values.poll_interval_s = "0";
     const { errors } = buildConfig("synthetic", fields, values);
-    expect(Object.keys(errors).sort()).toEqual(["anomaly_rate", "extra", "mode", "url", "width"]);
+    expect(Object.keys(errors).sort()).toEqual(["anomaly_rate", "extra", "mode", "poll_interval_s", "url", "width"]);
+    expect(errors.poll_interval_s).toMatch(/more than 0/);
     expect(errors.url).toMatch(/required/);
     expect(errors.anomaly_rate).toMatch(/at most 1/);
   });

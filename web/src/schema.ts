@@ -12,10 +12,14 @@ export type FieldSpec = {
   kind: FieldKind;
   required: boolean;
   nullable: boolean;
+  /** enum choices as shown; enumValues holds the JSON values they stand for (e.g. QoS 0, 1, 2) */
   options?: string[];
+  enumValues?: unknown[];
   itemKind?: "string" | "integer" | "number";
   minimum?: number;
   maximum?: number;
+  exclusiveMinimum?: boolean;
+  exclusiveMaximum?: boolean;
   default?: unknown;
 };
 
@@ -54,14 +58,29 @@ function unwrap(schema: JsonSchema, root: JsonSchema): { schema: JsonSchema; nul
   return { schema: current, nullable };
 }
 
-function humanize(name: string): string {
-  const spaced = name.replace(/_/g, " ");
-  return spaced.charAt(0).toUpperCase() + spaced.slice(1);
+const ACRONYMS: Record<string, string> = {
+  url: "URL", tls: "TLS", qos: "QoS", fps: "FPS", id: "ID", mqtt: "MQTT", gpio: "GPIO", roi: "ROI", ip: "IP",
+};
+const UNITS: Record<string, string> = { s: "(s)", ms: "(ms)", us: "(µs)", pct: "(%)", mb: "(MB)" };
+
+/** "poll_interval_s" -> "Poll interval (s)", "camera_id" -> "Camera ID", "url" -> "URL". */
+export function humanize(name: string): string {
+  const words = name.split("_").filter(Boolean);
+  const unit = words.length > 1 ? UNITS[words[words.length - 1]] : undefined;
+  const body = (unit ? words.slice(0, -1) : words).map((w, i) => ACRONYMS[w] ?? (i === 0 ? w.charAt(0).toUpperCase() + w.slice(1) : w));
+  return unit ? `${body.join(" ")} ${unit}` : body.join(" ");
 }
 
-function kindOf(schema: JsonSchema, name: string): Pick<FieldSpec, "kind" | "options" | "itemKind"> {
-  if (schema.enum && schema.enum.every((v) => typeof v === "string")) {
-    return { kind: "enum", options: schema.enum as string[] };
+/** pydantic's automatic title ("Poll Interval S") says nothing a label from the name would not. */
+function isAutoTitle(title: string | undefined, name: string): boolean {
+  if (!title) return true;
+  const auto = name.split("_").map((w) => w.charAt(0).toUpperCase() + w.slice(1)).join(" ");
+  return title === auto;
+}
+
+function kindOf(schema: JsonSchema, name: string): Pick<FieldSpec, "kind" | "options" | "enumValues" | "itemKind"> {
+  if (schema.enum && schema.enum.length > 0 && schema.enum.every((v) => ["string", "number"].includes(typeof v))) {
+    return { kind: "enum", options: schema.enum.map(String), enumValues: [...schema.enum] };
   }
   switch (schema.type) {
     case "boolean":
@@ -94,14 +113,17 @@ export function schemaFields(root: JsonSchema): FieldSpec[] {
   for (const [name, raw] of Object.entries(resolved.properties ?? {})) {
     const { schema, nullable } = unwrap(raw, root);
     if (name === "type" && (schema.const !== undefined || schema.enum?.length === 1)) continue;
+    const title = raw.title ?? schema.title;
     fields.push({
       name,
-      label: schema.title ?? raw.title ?? humanize(name),
+      label: isAutoTitle(title, name) ? humanize(name) : (title as string),
       description: schema.description ?? raw.description,
       required: required.has(name),
       nullable,
       minimum: schema.minimum ?? schema.exclusiveMinimum,
       maximum: schema.maximum ?? schema.exclusiveMaximum,
+      exclusiveMinimum: schema.minimum === undefined && schema.exclusiveMinimum !== undefined,
+      exclusiveMaximum: schema.maximum === undefined && schema.exclusiveMaximum !== undefined,
       default: raw.default ?? schema.default,
       ...kindOf(schema, name),
     });
@@ -133,8 +155,16 @@ function parseNumber(field: FieldSpec, text: string): Parsed {
   const value = Number(text);
   if (!Number.isFinite(value)) return { error: "Enter a number." };
   if (field.kind === "integer" && !Number.isInteger(value)) return { error: "Enter a whole number." };
-  if (field.minimum !== undefined && value < field.minimum) return { error: `Must be at least ${field.minimum}.` };
-  if (field.maximum !== undefined && value > field.maximum) return { error: `Must be at most ${field.maximum}.` };
+  if (field.minimum !== undefined) {
+    if (field.exclusiveMinimum ? value <= field.minimum : value < field.minimum) {
+      return { error: field.exclusiveMinimum ? `Must be more than ${field.minimum}.` : `Must be at least ${field.minimum}.` };
+    }
+  }
+  if (field.maximum !== undefined) {
+    if (field.exclusiveMaximum ? value >= field.maximum : value > field.maximum) {
+      return { error: field.exclusiveMaximum ? `Must be less than ${field.maximum}.` : `Must be at most ${field.maximum}.` };
+    }
+  }
   return { value };
 }
 
@@ -169,8 +199,10 @@ function parseField(field: FieldSpec, raw: string | boolean | undefined): Parsed
       } catch {
         return { error: "Enter valid JSON." };
       }
-    case "enum":
-      return field.options?.includes(text) ? { value: text } : { error: `Choose one of ${field.options?.join(", ")}.` };
+    case "enum": {
+      const index = field.options?.indexOf(text) ?? -1;
+      return index >= 0 ? { value: field.enumValues?.[index] ?? text } : { error: `Choose one of ${field.options?.join(", ")}.` };
+    }
     default:
       return { value: typeof raw === "string" && field.kind === "secret" ? raw : text };
   }

@@ -63,7 +63,7 @@ export function SchemaFields({ fields, values, errors = {}, onChange, idPrefix }
             errorText={errors[field.name]}
             controlId={`${idPrefix}-${field.name}`}
             data-field={field.name}
-            info={field.required ? undefined : <Box variant="small" color="text-body-secondary">optional</Box>}
+            info={field.required || field.kind === "boolean" ? undefined : <Box variant="small" color="text-body-secondary">optional</Box>}
           >
             <FieldInput
               field={field}

@@ -6,13 +6,16 @@ export function ScoreBar({ score, threshold }: { score: number | null; threshold
   if (score === null || score === undefined) return <Box color="text-status-inactive">–</Box>;
   const scale = Math.max(score, threshold ?? 0, 1e-9) * 1.25;
   const over = threshold !== null && threshold !== undefined && score >= threshold;
+  // Enough digits to tell the score from the threshold when they are close.
+  const close = threshold !== null && threshold !== undefined && Math.abs(score - threshold) < 0.005;
+  const digits = close ? 5 : 3;
   return (
     <div>
       <Box variant="awsui-value-large" data-testid="anomaly-score">
-        {formatNumber(score)}
+        {formatNumber(score, digits)}
         <Box variant="span" fontSize="body-m" color="text-body-secondary">
           {" "}
-          / threshold {formatNumber(threshold)}
+          / threshold {formatNumber(threshold, digits)}
         </Box>
       </Box>
       <div className="score-bar" aria-label={`score ${score} threshold ${threshold}`}>

@@ -11,7 +11,8 @@ import ProgressBar from "@cloudscape-design/components/progress-bar";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
-import { api, type Health } from "../api";
+import { api, type Health, type ResultSummary } from "../api";
+import { WorkflowStateIndicator } from "../components/Verdict";
 import { formatBytes, formatDuration, formatMs, formatNumber } from "../format";
 import { useLoader } from "../hooks";
 
@@ -20,34 +21,47 @@ const HISTORY_POINTS = 90;
 
 type Sample = { x: Date; throughput: number; cpu: number };
 
-function Usage({ label, percent, detail }: { label: string; percent: number | undefined; detail?: string }) {
-  if (percent === undefined || percent === null) return <KeyValuePairs items={[{ label, value: "–" }]} />;
-  const status = percent >= 90 ? "error" : "in-progress";
-  return <ProgressBar label={label} value={Math.round(percent)} description={detail} status={status} additionalInfo={percent >= 90 ? "Running low" : undefined} />;
+function Usage({ label, percent, detail, warnAt = 90 }: { label: string; percent: number; detail?: string; warnAt?: number }) {
+  const high = percent >= warnAt;
+  return (
+    <ProgressBar
+      label={label}
+      value={Math.min(100, Math.round(percent))}
+      description={detail}
+      additionalInfo={high ? "Running high" : undefined}
+    />
+  );
 }
 
-function usedOf(used?: number, total?: number): string | undefined {
-  return used !== undefined && total !== undefined ? `${formatBytes(used)} of ${formatBytes(total)}` : undefined;
+function usedOf(used: number, total: number): string {
+  return `${formatBytes(used)} of ${formatBytes(total)}`;
 }
 
 function SystemPanel({ health }: { health: Health }) {
-  const ok = (health.status ?? "ok") === "ok";
+  const ok = health.status === "ok";
+  const quota = health.storage.quota_bytes;
   return (
-    <Container header={<Header variant="h2">System</Header>}>
+    <Container header={<Header variant="h2" description={`DDA ${health.version}`}>System</Header>}>
       <SpaceBetween size="l">
         <KeyValuePairs
           columns={4}
           items={[
-            { label: "Status", value: <StatusIndicator type={ok ? "success" : "warning"}>{health.status ?? "ok"}</StatusIndicator> },
+            { label: "Status", value: <StatusIndicator type={ok ? "success" : "warning"}>{ok ? "OK" : health.status}</StatusIndicator> },
             { label: "Uptime", value: formatDuration(health.uptime_s) },
-            { label: "Throughput", value: <Box variant="awsui-value-large">{formatNumber(health.throughput_per_s, 1)}<Box variant="span" fontSize="body-m"> captures/s</Box></Box> },
-            { label: "Station memory (RSS)", value: formatBytes(health.memory?.rss_bytes) },
+            { label: "Throughput (last minute)", value: <Box variant="awsui-value-large">{formatNumber(health.throughput_per_s, 1)}<Box variant="span" fontSize="body-m"> captures/s</Box></Box> },
+            { label: "Station memory (RSS)", value: formatBytes(health.memory.rss_bytes) },
           ]}
         />
-        <ColumnLayout columns={3}>
+        <ColumnLayout columns={4}>
           <Usage label="CPU" percent={health.cpu_percent} />
-          <Usage label="Memory" percent={health.memory?.percent} detail={usedOf(health.memory?.used_bytes, health.memory?.total_bytes)} />
-          <Usage label="Disk (data directory)" percent={health.disk?.percent} detail={usedOf(health.disk?.used_bytes, health.disk?.total_bytes)} />
+          <Usage label="Memory" percent={health.memory.percent} detail={usedOf(health.memory.used_bytes, health.memory.total_bytes)} />
+          <Usage label="Disk" percent={health.disk.percent} detail={`${formatBytes(health.disk.free_bytes)} free`} />
+          <Usage
+            label="Result storage"
+            percent={quota > 0 ? (100 * health.storage.used_bytes) / quota : 0}
+            detail={quota > 0 ? `${usedOf(health.storage.used_bytes, quota)} quota` : formatBytes(health.storage.used_bytes)}
+            warnAt={95}
+          />
         </ColumnLayout>
       </SpaceBetween>
     </Container>
@@ -55,10 +69,10 @@ function SystemPanel({ health }: { health: Health }) {
 }
 
 function LatencyTable({ health }: { health: Health }) {
-  const rows = Object.entries(health.latency_ms ?? {}).map(([stage, s]) => ({ stage, ...s }));
+  const rows = Object.entries(health.latency_ms).map(([stage, s]) => ({ stage, ...s }));
   return (
     <Table
-      header={<Header variant="h2" description="Per capture, over the recent window.">Latency by stage</Header>}
+      header={<Header variant="h2" description="Milliseconds per capture over the last 2000 captures.">Latency by stage</Header>}
       items={rows}
       trackBy="stage"
       variant="container"
@@ -77,7 +91,7 @@ function ModelsTable({ health }: { health: Health }) {
   return (
     <Table
       header={<Header variant="h2">Models</Header>}
-      items={health.models ?? []}
+      items={health.models}
       trackBy={(m) => `${m.name}@${m.version}`}
       variant="container"
       columnDefinitions={[
@@ -86,8 +100,7 @@ function ModelsTable({ health }: { health: Health }) {
           id: "status",
           header: "Status",
           cell: (m) => {
-            const status = m.status ?? (m.loaded ? "loaded" : "installed");
-            return <StatusIndicator type={status === "loaded" || status === "ready" ? "success" : status === "error" ? "error" : "stopped"}>{status}</StatusIndicator>;
+            return <StatusIndicator type={m.loaded ? "success" : "stopped"}>{m.status}</StatusIndicator>;
           },
         },
       ]}
@@ -96,16 +109,40 @@ function ModelsTable({ health }: { health: Health }) {
   );
 }
 
-function Counts({ counts }: { counts: Record<string, number> }) {
-  const entries = Object.entries(counts);
-  if (!entries.length) return null;
+function Counts({ health }: { health: Health }) {
+  const { total, normal, anomaly, flagged } = health.counts;
   return (
-    <Container header={<Header variant="h2">Counts</Header>}>
+    <Container header={<Header variant="h2">Results stored</Header>}>
       <KeyValuePairs
-        columns={Math.min(4, entries.length) as 1 | 2 | 3 | 4}
-        items={entries.map(([k, v]) => ({ label: k.replace(/_/g, " "), value: <Box variant="awsui-value-large">{v.toLocaleString()}</Box> }))}
+        columns={4}
+        items={[
+          { label: "Total", value: <Box variant="awsui-value-large">{total.toLocaleString()}</Box> },
+          { label: "Normal", value: <Box variant="awsui-value-large" color="text-status-success">{normal.toLocaleString()}</Box> },
+          { label: "Anomaly", value: <Box variant="awsui-value-large" color="text-status-error">{anomaly.toLocaleString()}</Box> },
+          { label: "Flagged for review", value: <Box variant="awsui-value-large">{flagged.toLocaleString()}</Box> },
+        ]}
       />
     </Container>
+  );
+}
+
+function WorkflowsTable({ health, summary }: { health: Health; summary: ResultSummary | undefined }) {
+  const perWorkflow = Object.values(summary?.per_workflow ?? {});
+  const rows = health.workflows.map((w) => ({ ...w, counts: perWorkflow.find((c) => c.workflow_id === w.id) }));
+  return (
+    <Table
+      header={<Header variant="h2">Workflows</Header>}
+      items={rows}
+      trackBy="id"
+      variant="container"
+      columnDefinitions={[
+        { id: "name", header: "Workflow", cell: (w) => w.name, isRowHeader: true },
+        { id: "state", header: "State", cell: (w) => <WorkflowStateIndicator state={w.state} error={w.error} /> },
+        { id: "total", header: "Results", cell: (w) => (w.counts?.total ?? 0).toLocaleString() },
+        { id: "anomaly", header: "Anomalies", cell: (w) => (w.counts?.anomaly ?? 0).toLocaleString() },
+      ]}
+      empty={<Box color="text-body-secondary">No workflows.</Box>}
+    />
   );
 }
 
@@ -118,19 +155,14 @@ export function HealthPage() {
   useEffect(() => {
     const h = health.data;
     if (!h) return;
-    setSamples((all) => [...all, { x: new Date(), throughput: h.throughput_per_s ?? 0, cpu: h.cpu_percent ?? 0 }].slice(-HISTORY_POINTS));
+    setSamples((all) => [...all, { x: new Date(), throughput: h.throughput_per_s, cpu: h.cpu_percent }].slice(-HISTORY_POINTS));
   }, [health.data]);
-
-  const counts: Record<string, number> = { ...(health.data?.counts ?? {}) };
-  if (summary.data) {
-    for (const [k, v] of Object.entries(summary.data)) if (typeof v === "number" && !(k in counts)) counts[k] = v;
-  }
   return (
     <ContentLayout header={<Header variant="h1" description={`Refreshed every ${POLL_MS / 1000} s.`}>Application health</Header>}>
       <SpaceBetween size="l">
         {health.error && <Alert type="error">Could not read health: {health.error}</Alert>}
         {health.data && <SystemPanel health={health.data} />}
-        <Counts counts={counts} />
+        {health.data && <Counts health={health.data} />}
         <Container header={<Header variant="h2">Throughput and CPU (this session)</Header>}>
           <LineChart
             series={[
@@ -149,7 +181,10 @@ export function HealthPage() {
         {health.data && (
           <ColumnLayout columns={2}>
             <LatencyTable health={health.data} />
-            <ModelsTable health={health.data} />
+            <SpaceBetween size="l">
+              <WorkflowsTable health={health.data} summary={summary.data} />
+              <ModelsTable health={health.data} />
+            </SpaceBetween>
           </ColumnLayout>
         )}
       </SpaceBetween>

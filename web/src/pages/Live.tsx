@@ -71,6 +71,8 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
   };
 
   const running = workflow.state === "running";
+  // A classification model stores no mask: fall back to the overlay.
+  const shown: ImageKind = kind === "mask" && !result?.has_mask ? "overlay" : kind;
   return (
     <Grid gridDefinition={[{ colspan: { default: 12, s: 7, l: 8 } }, { colspan: { default: 12, s: 5, l: 4 } }]}>
       <Container
@@ -84,7 +86,7 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
                 options={[
                   { id: "overlay", text: "Overlay" },
                   { id: "input", text: "Input" },
-                  { id: "mask", text: "Mask" },
+                  { id: "mask", text: "Mask", disabled: !result?.has_mask },
                 ]}
               />
             }
@@ -96,9 +98,9 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
         <div className="live-image">
           {result ? (
             <AuthImage
-              load={() => api.resultImage(result.id, kind)}
-              cacheKey={`${result.id}:${kind}`}
-              alt={`${kind} image of result ${result.id}`}
+              load={() => api.resultImage(result.id, shown)}
+              cacheKey={`${result.id}:${shown}`}
+              alt={`${shown} image of result ${result.id}`}
               maxHeight={560}
               testId="live-image"
             />

@@ -1,4 +1,4 @@
-import { useState } from "react";
+import { useEffect, useState } from "react";
 import Alert from "@cloudscape-design/components/alert";
 import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
@@ -11,11 +11,13 @@ import FormField from "@cloudscape-design/components/form-field";
 import Header from "@cloudscape-design/components/header";
 import Input from "@cloudscape-design/components/input";
 import Modal from "@cloudscape-design/components/modal";
+import Spinner from "@cloudscape-design/components/spinner";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
 import AttributeEditor from "@cloudscape-design/components/attribute-editor";
 import Select from "@cloudscape-design/components/select";
-import { api, type ImageSource, type ImageSourceInput, type PipelineStep, type PluginInfo } from "../api";
+import { api, type Capture, type ImageSource, type ImageSourceInput, type PipelineStep, type PluginInfo } from "../api";
+import { AuthImage } from "../components/AuthImage";
 import { describeError, useNotify } from "../components/notify";
 import { EmptyState } from "../components/PageTable";
 import { PluginEditor } from "../components/SchemaForm";
@@ -210,6 +212,28 @@ function SourceModal({ plugins, editing, onClose, onSaved }: { plugins: PluginIn
   );
 }
 
+function CaptureModal({ source, capture, onClose }: { source: ImageSource; capture: Capture; onClose: () => void }) {
+  return (
+    <Modal
+      visible
+      size="large"
+      onDismiss={onClose}
+      header={`Captured from ${source.name}`}
+      footer={<Box float="right"><Button variant="primary" onClick={onClose}>Close</Button></Box>}
+    >
+      <SpaceBetween size="s">
+        <Box color="text-body-secondary">
+          Stored as capture {capture.id} ({capture.width}×{capture.height}, {formatTime(capture.created_at)}). No inference runs on a
+          plain capture; run a workflow to inspect.
+        </Box>
+        <div className="live-image">
+          <AuthImage load={() => api.captureImage(capture.image_url)} cacheKey={capture.id} alt={`capture ${capture.id}`} maxHeight={520} />
+        </div>
+      </SpaceBetween>
+    </Modal>
+  );
+}
+
 function PreviewModal({ source, onClose }: { source: ImageSource; onClose: () => void }) {
   const [url, setUrl] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -229,6 +253,11 @@ function PreviewModal({ source, onClose }: { source: ImageSource; onClose: () =>
       setBusy(false);
     }
   };
+  // Take the first preview as the dialog opens.
+  useEffect(() => {
+    void grab();
+    // eslint-disable-next-line react-hooks/exhaustive-deps
+  }, []);
   const close = () => {
     if (url) URL.revokeObjectURL(url);
     onClose();
@@ -252,7 +281,7 @@ function PreviewModal({ source, onClose }: { source: ImageSource; onClose: () =>
         <Box color="text-body-secondary">A preview grabs one frame with the camera settings applied; it is not stored or inspected.</Box>
         {error && <Alert type="error" header="No preview">{error}</Alert>}
         <div className="live-image">
-          {url ? <img src={url} alt={`preview from ${source.name}`} data-testid="source-preview" style={{ maxWidth: "100%", maxHeight: 520 }} /> : <span style={{ color: "#d1d5db" }}>Press “Take preview”.</span>}
+          {url ? <img src={url} alt={`preview from ${source.name}`} data-testid="source-preview" style={{ maxWidth: "100%", maxHeight: 520 }} /> : busy ? <Spinner size="large" /> : <span style={{ color: "#d1d5db" }}>No preview yet.</span>}
         </div>
       </SpaceBetween>
     </Modal>
@@ -267,6 +296,7 @@ export function SourcesPage() {
   const [selected, setSelected] = useState<ImageSource[]>([]);
   const [editing, setEditing] = useState<Editing | null>(null);
   const [previewing, setPreviewing] = useState<ImageSource | null>(null);
+  const [captured, setCaptured] = useState<{ source: ImageSource; capture: Capture } | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
   const [busy, setBusy] = useState(false);
   const sourcePlugins = plugins.data?.sources ?? [];
@@ -277,8 +307,8 @@ export function SourcesPage() {
     if (!current) return;
     setBusy(true);
     try {
-      await api.captureSource(current.id);
-      notify.success(`Captured one frame from "${current.name}".`);
+      const capture = await api.captureSource(current.id);
+      setCaptured({ source: current, capture });
     } catch (e) {
       notify.error(e, "capture");
     } finally {
@@ -364,6 +394,7 @@ export function SourcesPage() {
         />
       )}
       {previewing && <PreviewModal source={previewing} onClose={() => setPreviewing(null)} />}
+      {captured && <CaptureModal {...captured} onClose={() => setCaptured(null)} />}
       <Modal
         visible={confirmDelete}
         onDismiss={() => setConfirmDelete(false)}
