@@ -16,7 +16,7 @@ import numpy as np
 from dda.core.errors import InvalidInput, NotFound
 from dda.runtime.types import INPUT_NAME, OUTPUT_ANOMALY_MAP, OUTPUT_CLASS_MAP, OUTPUT_SCORES
 from dda.station.context import Station
-from dda.station.services.models import _installed_dirs
+from dda.station.services.models import installed_dirs
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
 MAX_REQUEST_BYTES = 256 * 1024 * 1024
@@ -49,7 +49,7 @@ def _versions(station: Station, name: str) -> list[tuple[str, str]]:
     from dda.packaging.manifest import read_manifest
 
     found = []
-    for package_dir in _installed_dirs(station.paths.model_repo):
+    for package_dir in installed_dirs(station.paths.model_repo):
         if package_dir.parent.name == name:
             manifest = read_manifest(package_dir)
             found.append((manifest.created_at.isoformat(), manifest.version))

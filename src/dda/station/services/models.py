@@ -52,7 +52,7 @@ def trust_key(paths: StationPaths, pem: Path, name: str | None = None) -> Path:
     return target
 
 
-def _installed_dirs(repo: Path) -> Iterator[Path]:
+def installed_dirs(repo: Path) -> Iterator[Path]:
     if not repo.is_dir():
         return
     for name_dir in sorted(p for p in repo.iterdir() if p.is_dir() and not p.name.startswith(".")):
@@ -87,7 +87,7 @@ def _describe(station: Station, session: Session, package_dir: Path) -> ModelOut
 
 
 def list_models(station: Station, session: Session) -> list[ModelOut]:
-    return [_describe(station, session, d) for d in _installed_dirs(station.paths.model_repo)]
+    return [_describe(station, session, d) for d in installed_dirs(station.paths.model_repo)]
 
 
 def get_model(station: Station, session: Session, name: str, version: str) -> ModelOut:
