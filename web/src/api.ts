@@ -348,7 +348,9 @@ export const api = {
     form.append("file", file);
     return json<Model>("/models", { method: "POST", body: form });
   },
-  installModelUrl: (url: string) => send<Model>("POST", "/models", { url }),
+  /** schemas/models.py ModelUrlIn; allowPrivate permits loopback/private-network URLs. */
+  installModelUrl: (url: string, allowPrivate = false) =>
+    send<Model>("POST", "/models", { url, allow_private: allowPrivate }),
   deleteModel: (name: string, version: string) => send<void>("DELETE", `/models/${enc(name)}/${enc(version)}`),
   loadModel: (name: string, version: string) => send<Model>("POST", `/models/${enc(name)}/${enc(version)}/load`),
   unloadModel: (name: string, version: string) =>

@@ -164,8 +164,9 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
           result={open}
           workflowName={(open.workflow_id !== null ? workflowNames[open.workflow_id] : undefined) ?? open.workflow_name}
           onClose={() => setOpen(null)}
-          onSaved={(updated) => {
-            setOpen(updated);
+          onSaved={() => {
+            setOpen(null);
+            notify.success("Review saved.");
             void results.reload();
           }}
         />

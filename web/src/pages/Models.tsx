@@ -1,6 +1,7 @@
 import { useState } from "react";
 import Alert from "@cloudscape-design/components/alert";
 import Box from "@cloudscape-design/components/box";
+import Checkbox from "@cloudscape-design/components/checkbox";
 import Button from "@cloudscape-design/components/button";
 import ContentLayout from "@cloudscape-design/components/content-layout";
 import FileUpload from "@cloudscape-design/components/file-upload";
@@ -42,6 +43,7 @@ function InstallModal({ onClose, onInstalled }: { onClose: () => void; onInstall
   const [mode, setMode] = useState<"file" | "url">("file");
   const [files, setFiles] = useState<File[]>([]);
   const [url, setUrl] = useState("");
+  const [allowPrivate, setAllowPrivate] = useState(false);
   const [error, setError] = useState<string | null>(null);
   const [busy, setBusy] = useState(false);
 
@@ -51,7 +53,7 @@ function InstallModal({ onClose, onInstalled }: { onClose: () => void; onInstall
     setBusy(true);
     setError(null);
     try {
-      const model = mode === "file" ? await api.installModelFile(files[0]) : await api.installModelUrl(url.trim());
+      const model = mode === "file" ? await api.installModelFile(files[0]) : await api.installModelUrl(url.trim(), allowPrivate);
       onInstalled(model);
     } catch (e) {
       setError(describeError(e));
@@ -104,9 +106,18 @@ function InstallModal({ onClose, onInstalled }: { onClose: () => void; onInstall
             />
           </FormField>
         ) : (
-          <FormField label="Package URL" controlId="model-url">
-            <Input controlId="model-url" value={url} placeholder="https://…/model.tar.gz" onChange={({ detail }) => setUrl(detail.value)} />
-          </FormField>
+          <SpaceBetween size="s">
+            <FormField label="Package URL" controlId="model-url">
+              <Input controlId="model-url" value={url} placeholder="https://…/model.tar.gz" onChange={({ detail }) => setUrl(detail.value)} />
+            </FormField>
+            <Checkbox
+              checked={allowPrivate}
+              onChange={({ detail }) => setAllowPrivate(detail.checked)}
+              description="Needed for a server on this machine or the factory network; refused otherwise to protect the station."
+            >
+              Allow a local-network address
+            </Checkbox>
+          </SpaceBetween>
         )}
         {error && <Alert type="error" header="Not installed">{error}</Alert>}
       </SpaceBetween>
