@@ -9,8 +9,9 @@ WEB_STAMP := web/dist/.built
 
 .PHONY: run test lint unit web bench clean services
 
+# The demo: synthetic data -> small model (reused on later runs) -> station with a live synthetic camera.
 run: $(STAMP) web
-	$(BIN)/dda doctor
+	$(BIN)/dda demo
 
 test: $(STAMP) web services lint
 	$(BIN)/pytest

@@ -133,7 +133,8 @@ def _login(station: Station, paths: DemoPaths) -> tuple[str, str | None]:
 
 
 def _workflow(station: Station, fps: float) -> None:
-    """A synthetic camera source and a continuous workflow on the demo model, left running."""
+    """A synthetic camera source and a continuous workflow on the demo model, left running.
+    The camera renders at the training images' size, as a real line would keep its camera set-up."""
     with station.session() as session:
         source = sources_repo.by_name(session, SOURCE_NAME)
         if source is None:

@@ -275,6 +275,12 @@ class WorkflowRunner:
             done = stage.submit(pending)
         return done.result() if wait else None
 
+    def grab_for_preview(self) -> Frame:
+        """A frame from the open source, between two captures (a source serves one reader at a time)."""
+        with self._capture_lock:
+            frame, _ = self.acquire(latest_only=True)
+        return frame
+
     def capture(self, event: TriggerEvent, frame: Frame | None = None) -> InferenceResult:
         """One capture, returning its committed row (for the API's Run button)."""
         row = self.run_once(event, frame, wait=True)

@@ -227,7 +227,7 @@ class WorkflowManager:
             runner = next((r for r in self._runners.values() if r.spec.source_id == source_id), None)
         if runner is None:
             return None
-        frame, _ = runner.acquire(latest_only=True)
+        frame = runner.grab_for_preview()
         image = apply_camera_settings(frame.image, runner.spec.camera, runner.hardware)
         return Frame(image=image, origin=frame.origin, captured_at=frame.captured_at)
 
