@@ -1,0 +1,42 @@
+"""`dda demo` glue: with a package from an earlier run it installs it, makes the admin, the synthetic
+camera and a continuous workflow, and the station then inspects frames on its own. (Training and
+export are the ML-core's, tested there; here the earlier run's package is a real signed package.)"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from pathlib import Path
+
+from fastapi.testclient import TestClient
+
+from dda.core.settings import Settings
+from dda.station.app import create_app
+from dda.station.demo import MODEL_NAME, MODEL_VERSION, DemoPaths, prepare
+from tests.station.modelkit import build_signed_archive, signing_keypair
+
+
+def test_demo_reuses_the_last_model_and_runs_a_continuous_workflow(
+    station_settings: Settings, tmp_path: Path
+) -> None:
+    demo = DemoPaths(station_settings.data_dir / "demo")
+    private, public = signing_keypair(demo.keys)
+    (demo.keys / "signer.pub.pem").rename(demo.keys / "signing-key.pub.pem")
+    archive = build_signed_archive(tmp_path / "build", private, name=MODEL_NAME, version=MODEL_VERSION)
+    shutil.copy(archive, demo.archive)
+
+    user, password = prepare(station_settings)
+    assert user == "admin" and password
+    assert prepare(station_settings) == (user, password)  # a second run: same login, nothing duplicated
+
+    with TestClient(create_app(station_settings, web_dist=None, configure_logs=False)) as client:
+        token = client.post("/api/v1/auth/login", json={"username": user, "password": password}).json()
+        auth = {"Authorization": f"Bearer {token['access_token']}"}
+        workflows = client.get("/api/v1/workflows", headers=auth).json()
+        assert [(w["name"], w["state"]) for w in workflows] == [("demo-cookies", "running")]
+        deadline = time.monotonic() + 60
+        while client.get("/api/v1/results/summary", headers=auth).json()["total"] < 3:
+            assert time.monotonic() < deadline, "the demo workflow produced no results"
+            time.sleep(0.1)
+        client.post(f"/api/v1/workflows/{workflows[0]['id']}/stop", headers=auth)
+    assert len(list(demo.root.glob("*.tar.gz"))) == 1
