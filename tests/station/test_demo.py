@@ -21,7 +21,7 @@ def test_demo_reuses_the_last_model_and_runs_a_continuous_workflow(
 ) -> None:
     demo = DemoPaths(station_settings.data_dir / "demo")
     private, public = signing_keypair(demo.keys)
-    (demo.keys / "signer.pub.pem").rename(demo.keys / "signing-key.pub.pem")
+    public.rename(demo.keys / "signing-key.pub.pem")  # where `dda package keygen` puts it
     archive = build_signed_archive(tmp_path / "build", private, name=MODEL_NAME, version=MODEL_VERSION)
     shutil.copy(archive, demo.archive)
 
