@@ -136,16 +136,18 @@ export function ModelsPage() {
   const key = (m: Model) => `${m.name}@${m.version}`;
   const current = (models.data ?? []).find((m) => selected[0] && key(m) === key(selected[0]));
 
-  const act = async (label: string, action: () => Promise<unknown>, done: string) => {
+  const act = async (label: string, action: () => Promise<unknown>, done: string): Promise<boolean> => {
     setBusy(label);
     try {
       await action();
       notify.success(done);
-      await models.reload();
+      return true;
     } catch (e) {
       notify.error(e, label.toLowerCase());
+      return false;
     } finally {
       setBusy(null);
+      void models.reload();
     }
   };
 
@@ -217,7 +219,7 @@ export function ModelsPage() {
                 variant="primary"
                 onClick={() => {
                   setConfirmDelete(false);
-                  if (current) void act("Delete", () => api.deleteModel(current.name, current.version), `Deleted ${key(current)}.`).then(() => setSelected([]));
+                  if (current) void act("Delete", () => api.deleteModel(current.name, current.version), `Deleted ${key(current)}.`).then((ok) => ok && setSelected([]));
                 }}
               >
                 Delete

@@ -222,16 +222,18 @@ export function WorkflowsPage() {
   const current = list.find((w) => w.id === selected[0]?.id);
   const sourceNames = Object.fromEntries((sources.data ?? []).map((s) => [s.id, s.name]));
 
-  const act = async (label: string, action: () => Promise<unknown>, done: string) => {
+  const act = async (label: string, action: () => Promise<unknown>, done: string): Promise<boolean> => {
     setBusy(label);
     try {
       await action();
       notify.success(done);
-      await workflows.reload();
+      return true;
     } catch (e) {
       notify.error(e, label.toLowerCase());
+      return false;
     } finally {
       setBusy(null);
+      void workflows.reload();
     }
   };
   const openEditor = (workflow?: Workflow) => {
@@ -327,7 +329,7 @@ export function WorkflowsPage() {
                 variant="primary"
                 onClick={() => {
                   setConfirmDelete(false);
-                  if (current) void act("Delete", () => api.deleteWorkflow(current.id), `Deleted "${current.name}".`).then(() => setSelected([]));
+                  if (current) void act("Delete", () => api.deleteWorkflow(current.id), `Deleted "${current.name}".`).then((ok) => ok && setSelected([]));
                 }}
               >
                 Delete
