@@ -89,3 +89,11 @@ def test_api_token_is_shown_once_and_stored_hashed(client: TestClient, auth: dic
         assert row.name == "plc-gateway" and token not in row.token_hash and len(row.token_hash) == 64
     wrong = client.get("/api/v1/auth/me", headers={"Authorization": "Bearer dda_not-a-token"})
     assert wrong.status_code == 401
+
+
+def test_repeated_wrong_passwords_are_throttled(client: TestClient, auth: dict[str, str]) -> None:
+    for _ in range(5):
+        response = client.post("/api/v1/auth/login", json={"username": ADMIN_USER, "password": "guess-guess"})
+        assert response.status_code == 401 and "wrong" in response.json()["detail"]
+    blocked = client.post("/api/v1/auth/login", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD})
+    assert blocked.status_code == 401 and "too many" in blocked.json()["detail"]

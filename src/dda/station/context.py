@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from dda.core.settings import DEFAULT_SECRET_KEY, Settings
 from dda.station.database import migrate, open_database
 from dda.station.paths import StationPaths
+from dda.station.services.auth import LoginThrottle
 from dda.station.services.metrics import StationMetrics
 from dda.station.services.model_registry import Loader, ModelRegistry, default_loader
 from dda.station.services.pipeline import Inspector
@@ -41,6 +42,7 @@ class Station:
     workflows: WorkflowManager = field(init=False)  # set by build_station: it needs the station
 
     secret_key: str = ""
+    login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
 
     @contextmanager
     def session(self) -> Iterator[Session]:

@@ -1,6 +1,6 @@
 from __future__ import annotations
 
-from fastapi import APIRouter, status
+from fastapi import APIRouter, Request, status
 
 from dda.station.api.deps import CurrentUser, SessionDep, StationDep
 from dda.station.schemas.auth import (
@@ -29,8 +29,15 @@ def setup(data: NewAdmin, session: SessionDep) -> UserOut:
 
 
 @router.post("/login")
-def login(data: Credentials, session: SessionDep, station: StationDep) -> TokenOut:
-    user = auth_service.check_login(session, data.username, data.password.get_secret_value())
+def login(data: Credentials, request: Request, session: SessionDep, station: StationDep) -> TokenOut:
+    address = request.client.host if request.client else "?"
+    station.login_throttle.check(data.username, address)
+    try:
+        user = auth_service.check_login(session, data.username, data.password.get_secret_value())
+    except auth_service.NotAuthenticated:
+        station.login_throttle.failed(data.username, address)
+        raise
+    station.login_throttle.succeeded(data.username, address)
     token = auth_service.issue_access_token(user, station.secret_key)
     return TokenOut(access_token=token, expires_in=int(auth_service.ACCESS_TOKEN_TTL.total_seconds()))
 

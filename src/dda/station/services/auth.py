@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import hashlib
 import secrets
+import threading
+import time
 from datetime import UTC, datetime, timedelta
 
 import jwt
@@ -29,6 +31,40 @@ class NotAuthenticated(DDAError):
     """Missing, expired or wrong credentials (HTTP 401)."""
 
     code = "not_authenticated"
+
+
+class LoginThrottle:
+    """Slows password guessing: after ``max_failures`` wrong logins from one address for one user
+    within ``window_s``, that pair is refused until the window has passed."""
+
+    def __init__(self, max_failures: int = 5, window_s: float = 300.0) -> None:
+        self.max_failures = max_failures
+        self.window_s = window_s
+        self._failures: dict[tuple[str, str], list[float]] = {}
+        self._lock = threading.Lock()
+
+    def _recent(self, key: tuple[str, str], now: float) -> list[float]:
+        recent = [t for t in self._failures.get(key, []) if now - t < self.window_s]
+        self._failures[key] = recent
+        return recent
+
+    def check(self, username: str, address: str) -> None:
+        with self._lock:
+            recent = self._recent((username, address), time.monotonic())
+        if len(recent) >= self.max_failures:
+            wait = int(self.window_s - (time.monotonic() - recent[0])) + 1
+            raise NotAuthenticated(
+                "too many failed logins for this user from this address",
+                hint=f"wait {wait} s, or reset the password: `dda station create-admin --reset`",
+            )
+
+    def failed(self, username: str, address: str) -> None:
+        with self._lock:
+            self._recent((username, address), time.monotonic()).append(time.monotonic())
+
+    def succeeded(self, username: str, address: str) -> None:
+        with self._lock:
+            self._failures.pop((username, address), None)
 
 
 def hash_password(password: str) -> str:

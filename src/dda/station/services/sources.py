@@ -119,7 +119,10 @@ def capture(station: Station, source_id: int) -> Capture:
     started = time.perf_counter()
     frame = grab_frame(station, row)
     frame.metadata["grab_ms"] = (time.perf_counter() - started) * 1000
-    return station.store.save_capture(frame, ResultContext("manual", source_id=source_id))
+    capture = station.store.save_capture(frame, ResultContext("manual", source_id=source_id))
+    if station.store.over_quota():
+        station.store.enforce_quota()
+    return capture
 
 
 def capture_out(capture: Capture) -> dict[str, Any]:
