@@ -45,6 +45,9 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
   const notify = useNotify();
   const workflows = useLoader(() => api.listWorkflows(), []);
   const [workflowId, setWorkflowId] = useState(initialWorkflow ?? "");
+  useEffect(() => {
+    if (initialWorkflow) setWorkflowId(initialWorkflow);
+  }, [initialWorkflow]);
   const [prediction, setPrediction] = useState("");
   const [flagged, setFlagged] = useState("");
   const [range, setRange] = useState<DateRangePickerProps.Value | null>(null);

@@ -162,6 +162,10 @@ export function LivePage({ initialWorkflow }: { initialWorkflow?: string }) {
   const list = workflows.data ?? [];
   const current = list.find((w) => String(w.id) === selected) ?? list[0];
 
+  // A link like #/live?workflow=3 picks the workflow, also when the page is already open.
+  useEffect(() => {
+    if (initialWorkflow) setSelected(initialWorkflow);
+  }, [initialWorkflow]);
   useEffect(() => {
     if (current) localStorage.setItem("dda.live.workflow", String(current.id));
   }, [current]);
