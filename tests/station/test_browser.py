@@ -188,6 +188,7 @@ def test_operator_first_session(station: str, model_package: Path, tmp_path: Pat
             _install_model(page, station, model_package)
             _create_workflow(page, station)
             verdict = _run_on_live_page(page, station)
+            page.screenshot(path=str(tmp_path / "browser-live.png"))
             assert verdict in ("normal", "anomaly")
             page.goto(f"{station}/#/history")
             expect(page.get_by_role("heading", name="Results")).to_contain_text("(1)")
