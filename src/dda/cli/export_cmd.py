@@ -62,20 +62,17 @@ def export(
     """Export a trained model for a target; the parity gate refuses one that drifts from PyTorch."""
     from dda.formats.uris import parse_mappings
     from dda.ml.artifact import load_artifact
-    from dda.ml.deploy import build_deploy_module
-    from dda.ml.export import EngineProfile, export_model, load_image_set
+    from dda.ml.export import EngineProfile, export_trained, load_image_set
 
     mappings = parse_mappings(maps or [])
     trained = load_artifact(model)
-    module = build_deploy_module(trained)
     calibration = load_image_set(calib, limit=calib_limit, mappings=mappings) if calib else None
     golden_set = load_image_set(golden, limit=golden_limit, mappings=mappings) if golden else None
     opt = _size(engine_opt)
     profile = EngineProfile(opt_size=opt) if opt else None
     with console.status(f"exporting for {target.value}{' (INT8)' if int8 else ''} and checking parity..."):
-        result = export_model(
-            module,
-            trained.config,
+        result = export_trained(
+            trained,
             target.value,
             out,
             int8=int8,

@@ -91,7 +91,7 @@ def _manifest_fields(info: ExportInfo, name: str, version: str, names: ModelName
         "pixel_threshold": threshold if pixel is None else pixel,
         "min_defect_area_pct": cfg.get("min_defect_area_pct") or 0.0,
         "verdict_rule": cfg.get("verdict_rule") or "cls_head",
-        "score_scale": cfg.get("score_scale"),
+        "score_scale": _score_scale(cfg),
         "input_size": cfg.get("input_size"),
         "mean": list(cfg.get("mean") or []),
         "std": list(cfg.get("std") or []),
@@ -112,6 +112,19 @@ def _manifest_fields(info: ExportInfo, name: str, version: str, names: ModelName
         "generated_at_install": [f"{names.base}/{VERSION_DIR}/{f}" for f in info.generated_at_install],
         "dda_version": dda.__version__,
     }
+
+
+def _score_scale(cfg: Mapping[str, Any]) -> float | None:
+    """Spread of anomaly scores for the confidence: given, or the normal images' p50..p99 gap
+    relative to p99 (anomaly trainers divide scores by that p99, see dda.ml.models.anomaly)."""
+    if cfg.get("score_scale") is not None:
+        return float(cfg["score_scale"])
+    normal = cfg.get("normal_scores")
+    if isinstance(normal, Mapping) and normal.get("raw_p99") and normal.get("raw_p50") is not None:
+        p99, p50 = float(normal["raw_p99"]), float(normal["raw_p50"])
+        if p99 > p50 > 0:
+            return (p99 - p50) / p99
+    return None
 
 
 def _validated(fields: dict[str, Any]) -> PackageManifest:

@@ -5,11 +5,12 @@ Public API::
     export_onnx(module, config, out_path) -> Path
     export_model(module, config, target, out_dir, *, int8=False, calibration=None, golden=None)
         -> ExportResult
+    export_trained(trained_model, target, out_dir, **same_options) -> ExportResult
     load_image_set(source, *, limit=64, mappings=None) -> ImageSet
     run_parity(reference, candidate, golden, config, *, target, precision) -> ParityReport
 """
 
-from dda.ml.export.exporter import INT8_TARGETS, ExportResult, export_model, torch_runner
+from dda.ml.export.exporter import INT8_TARGETS, ExportResult, export_model, export_trained, torch_runner
 from dda.ml.export.images import ImageSet, load_image_set, synthetic_image_set
 from dda.ml.export.jetson import EngineProfile, write_build_script
 from dda.ml.export.onnx_export import export_onnx, read_onnx_metadata, verify_onnx
@@ -40,6 +41,7 @@ __all__ = [
     "convert_openvino",
     "export_model",
     "export_onnx",
+    "export_trained",
     "load_image_set",
     "quantize_int8",
     "read_onnx_metadata",

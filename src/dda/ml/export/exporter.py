@@ -18,7 +18,7 @@ import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 import torch
@@ -42,6 +42,9 @@ from dda.ml.export.quantize import DEFAULT_RECIPES, QuantRecipe, quantize_int8
 from dda.packaging.exported import EXPORT_FILE, ExportInfo
 from dda.packaging.manifest import TARGETS
 from dda.runtime.backends import BackendOptions, create_backend
+
+if TYPE_CHECKING:
+    from dda.ml.artifact import TrainedModel
 
 log = get_logger(__name__)
 
@@ -256,6 +259,16 @@ def export_model(
     info.write(out_dir)
     log.info("export written", out_dir=str(out_dir), target=target, precision=precision, file=EXPORT_FILE)
     return ExportResult(out_dir, info, report)
+
+
+def export_trained(trained: TrainedModel, target: str, out_dir: Path, **options: Any) -> ExportResult:
+    """Export a loaded artifact (``dda.ml.artifact.load_artifact``): its deploy module, with the
+    validation metrics folded into the config so they travel to the package manifest."""
+    from dda.ml.deploy import build_deploy_module
+
+    config = dict(trained.config)
+    config.setdefault("metrics", trained.metrics)
+    return export_model(build_deploy_module(trained), config, target, out_dir, **options)
 
 
 def _versions() -> dict[str, str]:

@@ -12,8 +12,9 @@ from __future__ import annotations
 import contextlib
 import io
 import json
+import logging
 import warnings
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,21 @@ def example_image(config: Mapping[str, Any]) -> torch.Tensor:
     )
 
 
+@contextlib.contextmanager
+def _quiet_loggers(
+    names: Sequence[str] = ("onnxscript", "onnx_ir", "torch.onnx", "torch.export"),
+) -> Iterator[None]:
+    loggers = [logging.getLogger(name) for name in names]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def _export_dynamo(
     module: nn.Module, example: torch.Tensor, out_path: Path, names: list[str], opset: int
 ) -> None:
@@ -68,8 +84,9 @@ def _export_dynamo(
         0: torch.export.Dim("height", min=MIN_SIDE, max=MAX_SIDE),
         1: torch.export.Dim("width", min=MIN_SIDE, max=MAX_SIDE),
     }
-    # The exporter prints progress lines to stdout; keep the CLI's output ours.
-    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings():
+    # The exporter prints progress to stdout and logs every optimiser pass at INFO; keep the
+    # CLI's output ours.
+    with contextlib.redirect_stdout(io.StringIO()), warnings.catch_warnings(), _quiet_loggers():
         warnings.simplefilter("ignore")
         torch.onnx.export(
             module,
