@@ -184,6 +184,20 @@ def test_gige_exposure_gain_roi_go_to_the_camera(fake_gige_camera: str) -> None:
         source.close()
 
 
+def test_gige_grab_skips_frames_taken_before_it(fake_gige_camera: str) -> None:
+    """The emulator streams at 25 fps; a grab after a pause must not return the queued old frames."""
+    source = build_source(GigESourceConfig(camera_id=fake_gige_camera))
+    source.open()
+    try:
+        source.configure(CameraSettings(roi=Roi(x=0, y=0, width=64, height=48)))
+        first = source.grab(5).metadata["frame_id"]
+        time.sleep(0.4)  # about ten frames arrive meanwhile; the stream holds four buffers
+        second = source.grab(5).metadata["frame_id"]
+    finally:
+        source.close()
+    assert second - first >= 8
+
+
 def test_gige_unknown_camera_names_what_was_found(fake_gige_camera: str) -> None:
     source = build_source(GigESourceConfig(camera_id="No-Such-Camera"))
     with pytest.raises(DDAError) as caught:

@@ -1,12 +1,15 @@
 """GigE Vision / USB3 Vision cameras through Aravis 0.8 (GObject introspection).
 
 Exposure, gain and ROI are set on the camera through GenICam features, so the camera sends only
-the region the model needs. Mono8 frames become 3-channel gray; RGB8 passes through; Bayer
+the region the model needs. The camera streams continuously into a few buffers; a grab first
+returns the buffers that were already waiting (stale) and then takes the next frame, so a capture
+never shows the scene from before its trigger. Mono8 frames become 3-channel gray; RGB8 passes through; Bayer
 patterns are demosaiced with OpenCV.
 """
 
 from __future__ import annotations
 
+import contextlib
 import threading
 from typing import Any, Literal
 
@@ -26,6 +29,7 @@ class GigESourceConfig(SourceConfigBase):
         None, description="Aravis device id, e.g. 'Basler-21234567' or an IP address; empty: the first camera"
     )
     timeout_ms: int = Field(2000, ge=10, le=60_000, description="How long to wait for one frame")
+    buffers: int = Field(4, ge=2, le=64, description="Stream buffers")
 
 
 def load_aravis() -> Any:
@@ -79,6 +83,7 @@ class GigESource:
         self.live = True
         self._aravis: Any = None
         self._camera: Any = None
+        self._stream: Any = None
         self._lock = threading.Lock()
 
     def open(self) -> None:
@@ -102,6 +107,7 @@ class GigESource:
 
     def configure(self, camera: CameraSettings) -> frozenset[str]:
         cam = self._require_open()
+        self._stop_stream()  # the ROI changes the payload size: new buffers after
         applied: set[str] = set()
         try:
             if camera.exposure_us is not None:
@@ -127,28 +133,60 @@ class GigESource:
         x, y, width, height = self._require_open().get_region()
         return int(x), int(y), int(width), int(height)
 
+    def _start_stream(self) -> Any:
+        if self._stream is None:
+            cam = self._require_open()
+            stream = cam.create_stream(None, None)
+            payload = cam.get_payload()
+            for _ in range(self.config.buffers):
+                stream.push_buffer(self._aravis.Buffer.new_allocate(payload))
+            cam.set_acquisition_mode(self._aravis.AcquisitionMode.CONTINUOUS)
+            cam.start_acquisition()
+            self._stream = stream
+        return self._stream
+
+    def _stop_stream(self) -> None:
+        if self._stream is not None:
+            with contextlib.suppress(Exception):  # GLib.Error: the camera may already be gone
+                self._camera.stop_acquisition()
+            self._stream = None
+
+    def _next_fresh_buffer(self, stream: Any, timeout_us: int) -> Any:
+        while (stale := stream.try_pop_buffer()) is not None:
+            stream.push_buffer(stale)  # taken before the trigger: give it back for reuse
+        return stream.timeout_pop_buffer(timeout_us)
+
     def grab(self, timeout_s: float) -> Frame:
         with self._lock:
-            cam = self._require_open()
-            timeout_us = int(min(timeout_s * 1e6, self.config.timeout_ms * 1000))
-            try:
-                buffer = cam.acquisition(max(timeout_us, 10_000))
-            except Exception as exc:
+            stream = self._start_stream()
+            timeout_us = max(int(min(timeout_s * 1e6, self.config.timeout_ms * 1000)), 10_000)
+            buffer = self._next_fresh_buffer(stream, timeout_us)
+            if buffer is None:
                 raise Unavailable(
-                    f"no frame from the GigE camera: {exc}", hint="check the camera link"
-                ) from exc
-            if buffer is None or buffer.get_status() != self._aravis.BufferStatus.SUCCESS:
-                status = None if buffer is None else buffer.get_status()
-                raise Unavailable(f"the GigE camera returned a bad frame ({status})", hint="check the link")
-            image = buffer_to_rgb(
-                bytes(buffer.get_data()),
-                buffer.get_image_width(),
-                buffer.get_image_height(),
-                buffer.get_image_pixel_format(),
-                self._aravis,
-            )
-        return Frame(image=image, origin=self.config.camera_id or str(self._camera.get_device_id()))
+                    f"no frame from the GigE camera within {timeout_us // 1000} ms",
+                    hint="check the camera link, its trigger mode and frame rate",
+                )
+            try:
+                if buffer.get_status() != self._aravis.BufferStatus.SUCCESS:
+                    raise Unavailable(
+                        f"the GigE camera sent a bad frame ({buffer.get_status()})",
+                        hint="check the link: packet loss on GigE needs jumbo frames or a lower rate",
+                    )
+                frame_id = int(buffer.get_frame_id())
+                image = buffer_to_rgb(
+                    bytes(buffer.get_data()),
+                    buffer.get_image_width(),
+                    buffer.get_image_height(),
+                    buffer.get_image_pixel_format(),
+                    self._aravis,
+                )
+            finally:
+                stream.push_buffer(buffer)
+        origin = self.config.camera_id or str(self._camera.get_device_id())
+        return Frame(image=image, origin=origin, metadata={"frame_id": frame_id})
 
     def close(self) -> None:
         with self._lock:
-            self._camera = None  # GObject reference dropped: Aravis closes the stream and control link
+            if self._camera is not None:
+                self._stop_stream()
+            self._camera = None  # GObject reference dropped: Aravis closes the control link

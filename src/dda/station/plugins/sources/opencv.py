@@ -62,6 +62,8 @@ class OpenCVSource:
                 f"OpenCV could not open {self._target}",
                 hint="check the camera is plugged in / the stream URL answers / the file is a video",
             )
+        if self.live:
+            capture.set(cv2.CAP_PROP_BUFFERSIZE, 1)  # a triggered grab should not read a queued old frame
         self._capture = capture
 
     def configure(self, camera: CameraSettings) -> frozenset[str]:
