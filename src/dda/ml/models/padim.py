@@ -1,0 +1,139 @@
+"""PaDiM (Defard et al., 2020): one Gaussian per patch position over a random channel subset.
+
+Training estimates, for every position of the stride-8 feature grid, the mean and the
+(regularised) covariance of a random subset of the concatenated multi-scale channels over the
+normal images. A test patch's distance is its Mahalanobis distance to its position's Gaussian,
+computed with batched matmuls against the stored inverse covariances (exports to ONNX).
+PaDiM assumes roughly aligned images (a fixed camera and part position), as on a production line.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+import torch
+from torch import Tensor
+
+from dda.core.errors import InvalidInput
+from dda.ml.backbones import Backbone
+from dda.ml.models.anomaly import (
+    AnomalyModel,
+    collect_embeddings,
+    multi_scale_embedding,
+    normal_score_scale,
+    truncate_backbone,
+)
+
+DEFAULT_N_FEATURES = 100
+DEFAULT_COVARIANCE_EPS = 0.01
+DEFAULT_FOLDS = 10
+
+
+def fit_gaussians(samples: Tensor, eps: float) -> tuple[Tensor, Tensor]:
+    """Per-position mean [P, d] and inverse covariance [P, d, d] of samples [P, n, d] (float64)."""
+    count = int(samples.shape[1])
+    mean = samples.mean(dim=1)
+    centred = samples - mean.unsqueeze(1)
+    covariance = centred.transpose(1, 2) @ centred / max(count - 1, 1)
+    covariance += eps * torch.eye(samples.shape[2], dtype=samples.dtype)
+    inverse = torch.cholesky_inverse(torch.linalg.cholesky(covariance))
+    return mean, inverse
+
+
+def mahalanobis(queries: Tensor, mean: Tensor, inverse: Tensor) -> Tensor:
+    """Mahalanobis distances [N, P] of queries [N, P, d] under Gaussians (mean [P, d], inverse [P, d, d])."""
+    delta = queries - mean
+    weighted = torch.matmul(delta.unsqueeze(-2), inverse).squeeze(-2)
+    return (weighted * delta).sum(dim=-1).clamp_min(0.0).sqrt()
+
+
+class PaDiMModel(AnomalyModel):
+    method = "padim"
+    channel_index: Tensor
+    mean: Tensor
+    inverse_covariance: Tensor
+
+    def __init__(self, config: Mapping[str, Any], backbone: Backbone | None = None) -> None:
+        super().__init__(config, backbone)
+        positions = self.feature_size[0] * self.feature_size[1]
+        dims = int(config.get("n_features", 1))
+        self.register_buffer("channel_index", torch.zeros(dims, dtype=torch.long))
+        self.register_buffer("mean", torch.zeros(positions, dims))
+        self.register_buffer("inverse_covariance", torch.zeros(positions, dims, dims))
+
+    @staticmethod
+    def option_names() -> set[str]:
+        return {"n_features", "covariance_eps", "folds"}
+
+    def embed(self, x: Tensor) -> Tensor:
+        return multi_scale_embedding(self.backbone, x, self.layers, 1, self.input_size).index_select(
+            1, self.channel_index
+        )
+
+    def patch_distances(self, embedding: Tensor) -> Tensor:
+        queries = embedding.flatten(2).transpose(1, 2)  # [N, P, d]
+        distances = mahalanobis(queries, self.mean, self.inverse_covariance)
+        return distances.reshape(-1, self.feature_size[0], self.feature_size[1])
+
+    @classmethod
+    def fit(
+        cls,
+        images: Iterable[Tensor],
+        config: dict[str, Any],
+        backbone: Backbone,
+        opts: Mapping[str, Any],
+        *,
+        seed: int,
+        progress: bool,
+    ) -> PaDiMModel:
+        eps = float(opts.get("covariance_eps", DEFAULT_COVARIANCE_EPS))
+        folds = int(opts.get("folds", DEFAULT_FOLDS))
+        total_dim = sum(config["layer_channels"])
+        dims = int(opts.get("n_features", min(DEFAULT_N_FEATURES, total_dim)))
+        if not 1 <= dims <= total_dim or eps <= 0 or folds < 2:
+            raise InvalidInput(
+                f"bad PaDiM options: n_features={dims}, covariance_eps={eps}, folds={folds}",
+                hint=f"n_features in 1..{total_dim} for these layers, covariance_eps > 0, folds >= 2",
+            )
+        generator = torch.Generator().manual_seed(seed)
+        channel_index = torch.randperm(total_dim, generator=generator)[:dims].sort().values
+        layers = config["layers"]
+        net = truncate_backbone(backbone, max(layers))
+        size = (config["input_size"][0], config["input_size"][1])
+        embeddings = collect_embeddings(
+            images,
+            lambda x: multi_scale_embedding(net, x, layers, 1, size).index_select(1, channel_index),
+            size,
+            progress,
+        )
+        n, _, fh, fw = (int(v) for v in embeddings.shape)
+        samples = embeddings.flatten(2).permute(2, 0, 1).double()  # [P, n, d]
+        mean, inverse = fit_gaussians(samples, eps)
+        config.update(
+            feature_size=[fh, fw],
+            feature_dim=total_dim,
+            n_features=dims,
+            covariance_eps=eps,
+            num_train_images=n,
+        )
+        model = cls(config, net)
+        model.channel_index.copy_(channel_index)
+        model.mean.copy_(mean.float())
+        model.inverse_covariance.copy_(inverse.float())
+        loo = _cross_fitted_distances(samples, eps, min(folds, n)).reshape(n, fh, fw)
+        model.config["normal_scores"] = normal_score_scale(model, loo)
+        return model.eval()
+
+
+def _cross_fitted_distances(samples: Tensor, eps: float, folds: int) -> Tensor:
+    """Distances [n, P] of each image under Gaussians fitted without its fold (image i in fold i % k)."""
+    count = int(samples.shape[1])
+    fold_of = torch.arange(count) % folds
+    out = torch.empty(count, samples.shape[0], dtype=torch.float32)
+    for fold in range(folds):
+        held_out = fold_of == fold
+        mean, inverse = fit_gaussians(samples[:, ~held_out], eps)
+        queries = samples[:, held_out].transpose(0, 1)  # [m, P, d]
+        out[held_out] = mahalanobis(queries, mean, inverse).float()
+    return out
