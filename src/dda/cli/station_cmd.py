@@ -93,12 +93,16 @@ def install_model(
 
 @handle_errors
 def demo(
-    host: Annotated[str | None, typer.Option(help="Address to listen on (default: settings station.host)")] = None,
+    host: Annotated[
+        str | None, typer.Option(help="Address to listen on (default: settings station.host)")
+    ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: settings station.port, 5000)")] = None,
     images: Annotated[int, typer.Option(help="Synthetic training images")] = 60,
     epochs: Annotated[int, typer.Option(help="Training epochs")] = 5,
     fps: Annotated[float, typer.Option(help="Frame rate of the synthetic camera")] = 5.0,
-    serve_station: Annotated[bool, typer.Option("--serve/--no-serve", help="Start the station at the end")] = True,
+    serve_station: Annotated[
+        bool, typer.Option("--serve/--no-serve", help="Start the station at the end")
+    ] = True,
 ) -> None:
     """The demo (`make run`): train a small model on synthetic cookies (or reuse the last one), install
     it, and run the station with a synthetic camera workflow running continuously."""
