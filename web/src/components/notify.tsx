@@ -27,7 +27,11 @@ export function useNotifications(): { items: FlashbarProps.MessageDefinition[]; 
     counter += 1;
     const id = `n${counter}`;
     const dismiss = () => setItems((all) => all.filter((m) => m.id !== id));
-    setItems((all) => [...all.slice(-3), { id, type, content, header, dismissible: true, onDismiss: dismiss }]);
+    // A new success replaces older ones (they only confirm what the page already shows).
+    setItems((all) => [
+      ...all.filter((m) => type !== "success" || m.type !== "success").slice(-3),
+      { id, type, content, header, dismissible: true, onDismiss: dismiss },
+    ]);
     if (type === "success") window.setTimeout(dismiss, 4000);
   }, []);
   const notify = useMemo<Notify>(
