@@ -28,15 +28,16 @@ class TrainOptions(BaseModel):
         default=None, description="[height, width]; default: about 224x224 with the images' aspect ratio"
     )
     epochs: int = Field(
-        default=25, ge=1, le=1000, description="at most this many; early stopping may end sooner"
+        default=15, ge=1, le=1000, description="at most this many; early stopping may end sooner"
     )
     batch_size: int = Field(default=16, ge=1, le=512)
     learning_rate: float = Field(default=1e-3, gt=0, le=1.0)
     backbone_lr_factor: float = Field(default=0.1, ge=0, le=1.0)
     weight_decay: float = Field(default=1e-4, ge=0)
     freeze_backbone_epochs: int = Field(default=1, ge=0)
+    freeze_early_layers: bool = Field(default=True, description="keep the stem and stride-4/8 stages frozen")
     patience: int = Field(
-        default=6, ge=1, description="epochs without validation improvement before stopping"
+        default=4, ge=1, description="epochs without validation improvement before stopping"
     )
     val_fraction: float = Field(default=0.2, gt=0, lt=1)
     seed: int = 0
