@@ -39,6 +39,7 @@ STARTUP_TIMEOUT_S = 90
 UI_TIMEOUT_MS = 60_000
 
 pytestmark = [
+    pytest.mark.slow,
     pytest.mark.skipif(
         not CHROMIUM.exists(),
         reason=f"{CHROMIUM} not installed; run `sudo apt-get install chromium` (scripts/system-deps.sh does)",
