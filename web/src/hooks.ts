@@ -17,7 +17,6 @@ export function useLoader<T>(load: () => Promise<T>, deps: unknown[], intervalMs
   const [loading, setLoading] = useState(true);
   const inFlight = useRef(false);
   const generation = useRef(0);
-  // eslint-disable-next-line react-hooks/exhaustive-deps
   const loadRef = useCallback(load, deps);
 
   const reload = useCallback(async () => {
@@ -102,7 +101,6 @@ export function useObjectUrl(load: (() => Promise<Blob>) | null, key: string): {
     return () => {
       cancelled = true;
     };
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, [key]);
   useEffect(
     () => () => {

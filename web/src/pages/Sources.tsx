@@ -256,7 +256,6 @@ function PreviewModal({ source, onClose }: { source: ImageSource; onClose: () =>
   // Take the first preview as the dialog opens.
   useEffect(() => {
     void grab();
-    // eslint-disable-next-line react-hooks/exhaustive-deps
   }, []);
   const close = () => {
     if (url) URL.revokeObjectURL(url);
