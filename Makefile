@@ -7,14 +7,17 @@ BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.dda-installed
 WEB_STAMP := web/dist/.built
 
-.PHONY: run test lint unit web bench clean services
+.PHONY: run test lint web web-test bench clean services
 
 # The demo: synthetic data -> small model (reused on later runs) -> station with a live synthetic camera.
 run: $(STAMP) web
 	$(BIN)/dda demo
 
-test: $(STAMP) web services lint
+test: $(STAMP) web services lint web-test
 	$(BIN)/pytest
+
+web-test: web
+	cd web && npm test --silent
 
 lint: $(STAMP)
 	$(BIN)/ruff check src tests bench
