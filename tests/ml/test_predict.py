@@ -24,14 +24,14 @@ from tests.ml.test_artifact import config_for
 
 
 def test_area_score_is_above_a_threshold_exactly_when_enough_area_is() -> None:
-    """seg >= t  <=>  at least min_defect_area_pct % of pixels have probability >= t."""
+    """seg > t  <=>  at least min_defect_area_pct % of pixels have probability > t (the runtime's rule)."""
     rng = np.random.default_rng(0)
     maps = rng.random((50, 20, 30)).astype(np.float32) ** 4
     min_area = 2.5  # % of 600 pixels = 15 pixels
     scores = area_scores(maps, min_area)
     for threshold in (0.1, 0.3, 0.5, 0.8):
-        enough_area = (maps >= threshold).reshape(50, -1).sum(axis=1) >= 15
-        assert np.array_equal(scores >= threshold, enough_area)
+        enough_area = (maps > threshold).reshape(50, -1).sum(axis=1) >= 15
+        assert np.array_equal(scores > threshold, enough_area)
 
 
 def test_verdict_rules_combine_image_head_and_mask() -> None:
@@ -48,7 +48,7 @@ def test_verdict_rules_combine_image_head_and_mask() -> None:
     }
     for rule, verdicts in expected.items():
         scores = image_anomaly_scores(probs, maps, config, rule=rule)
-        assert list(scores >= 0.5) == verdicts, rule
+        assert list(scores > 0.5) == verdicts, rule
 
 
 def test_labels_and_masks_name_the_most_likely_defect_class() -> None:
@@ -70,16 +70,17 @@ def test_predictor_returns_a_full_prediction_at_the_image_size(model_type: str, 
     Image.fromarray(image).save(path)
     prediction = Predictor(model).predict_file(path)
     assert prediction.verdict in ("normal", "anomaly")
-    assert (prediction.verdict == "anomaly") == (prediction.anomaly_score >= 0.42)
+    if model_type == "classification":
+        assert (prediction.verdict == "anomaly") == (prediction.anomaly_score > 0.42)
     assert prediction.label in config["class_names"]
     assert 0.0 <= prediction.confidence <= 1.0
     assert prediction.overlay.shape == (90, 70, 3) and prediction.overlay.dtype == np.uint8
-    assert prediction.anomaly_map is not None and prediction.anomaly_map.shape == (90, 70)
     if model_type == "segmentation":
+        assert prediction.anomaly_map is not None and prediction.anomaly_map.shape == (90, 70)
         assert prediction.mask is not None and prediction.mask.shape == (90, 70)
         assert set(prediction.class_areas) == {"scratch", "dent"}
     else:
-        assert prediction.mask is None and prediction.class_areas == {}
+        assert prediction.mask is None and prediction.anomaly_map is None and prediction.class_areas == {}
     record = prediction_record(prediction, str(path))
     assert record["verdict"] == prediction.verdict and "inference" in record["timings_ms"]
 
@@ -93,3 +94,28 @@ def test_overlay_frames_the_verdict_and_tints_the_defect() -> None:
     assert tuple(overlay[15, 15]) != (128, 128, 128)  # tinted defect
     assert tuple(overlay[30, 30]) == (128, 128, 128)  # untouched elsewhere
     assert tuple(render_overlay(image, None, None, "normal")[0, 0]) == (40, 170, 60)
+
+
+@pytest.mark.parametrize("rule", ["cls_head", "seg_head", "cls_or_seg", "cls_and_seg"])
+def test_batched_training_rules_agree_with_the_runtime_post_processing(rule: str) -> None:
+    """Calibration and metrics score images with the vectorised rules; the station decides with
+    dda.runtime.postprocess. With pixel_threshold = threshold (as training writes it) they agree."""
+    from dda.runtime.postprocess import PostProcessConfig, decide
+
+    rng = np.random.default_rng(7)
+    probs = rng.dirichlet([1.0, 1.0], size=200)
+    maps = (rng.random((200, 12, 16)) ** rng.uniform(1, 40, (200, 1, 1))).astype(np.float32)
+    config = {
+        "model_type": "segmentation", "class_names": ["normal", "anomaly"],
+        "mask_class_names": ["background", "crack"], "threshold": 0.6, "pixel_threshold": 0.6,
+        "verdict_rule": rule, "min_defect_area_pct": 10.0,
+    }  # fmt: skip
+    ours = image_anomaly_scores(probs, maps, config) > 0.6
+    post = PostProcessConfig.from_mapping(config)
+    class_maps = np.stack([1.0 - maps, maps], axis=1)
+    theirs = [
+        decide({"scores": p, "anomaly_map": m, "class_map": c}, post).anomalous
+        for p, m, c in zip(probs, maps, class_maps, strict=True)
+    ]
+    assert ours.tolist() == theirs
+    assert 5 <= sum(theirs) <= 195  # both verdicts occur, so the comparison means something

@@ -1,18 +1,21 @@
 """From model outputs to a verdict, with the torch model (training, evaluation, ``dda predict``).
 
-The decision rules (the exported model's runtime applies the same ones to the same outputs):
+Single images go through :func:`dda.runtime.postprocess.post_process`, the very code the station
+and the Triton package run, so ``dda predict`` decides exactly as a deployed model. Training and
+evaluation work on whole batches with the vectorised equivalents below, which reduce each image
+to one score per verdict rule (for AUROC and threshold calibration):
 
-- **classification**: ``anomaly_score = 1 - P(normal)``; anomalous when ``>= threshold``; the label
+- **classification**: ``anomaly_score = 1 - P(normal)``; anomalous when ``> threshold``; the label
   is the most likely defect class.
 - **segmentation**: ``cls = 1 - P(normal)`` from the image head; ``seg`` is the k-th largest pixel
   defect probability (``anomaly_map = 1 - P(background)``), k = ``min_defect_area_pct`` % of the
-  map's pixels (at least 1). So ``seg >= t`` exactly when at least that much area has defect
-  probability ``>= t``. The ``verdict_rule`` combines them: ``cls_head`` -> cls, ``seg_head`` ->
-  seg, ``cls_or_seg`` -> max(cls, seg), ``cls_and_seg`` -> min(cls, seg); anomalous when
-  ``>= threshold``. ``pixel_threshold`` (equal to ``threshold`` unless configured otherwise)
-  decides which pixels are drawn and counted in the class areas.
-- **anomaly**: ``anomaly_score`` is the model's image score; anomalous when ``>= threshold``; the
-  defect region is where the anomaly map is ``>= pixel_threshold``.
+  map's pixels (at least 1). So ``seg > t`` exactly when at least that much area has defect
+  probability ``> t``, the runtime's segmentation-head rule with ``pixel_threshold = t``. The
+  ``verdict_rule`` combines them: ``cls_head`` -> cls, ``seg_head`` -> seg, ``cls_or_seg`` ->
+  max(cls, seg), ``cls_and_seg`` -> min(cls, seg); anomalous when ``> threshold``. Training sets
+  ``pixel_threshold = threshold`` so that both readings agree.
+- **anomaly**: ``anomaly_score`` is the model's image score; anomalous when ``> threshold``; the
+  defect region is where the anomaly map is ``> pixel_threshold``.
 """
 
 from __future__ import annotations
@@ -25,13 +28,12 @@ from typing import Any
 
 import numpy as np
 import torch
-import torch.nn.functional as F
 
 from dda.ml.artifact import TrainedModel
 from dda.ml.data import load_rgb
-from dda.ml.deploy import build_deploy_module
-from dda.ml.plots import render_overlay
-from dda.runtime.types import Prediction, Verdict
+from dda.ml.deploy import build_deploy_module, output_names
+from dda.runtime.postprocess import PostProcessConfig, post_process
+from dda.runtime.types import Prediction
 
 
 def area_scores(anomaly_map: np.ndarray, min_defect_area_pct: float) -> np.ndarray:
@@ -84,21 +86,11 @@ def defect_masks(
 ) -> np.ndarray:
     """uint8 class ids [N, h, w]: defect where the anomaly map reaches the pixel threshold; the
     class is the most likely defect class of the class map (1 without one)."""
-    on = np.asarray(anomaly_map) >= pixel_threshold(config)
+    on = np.asarray(anomaly_map) > pixel_threshold(config)
     if class_map is None or class_map.shape[1] < 2:
         return on.astype(np.uint8)
     ids = np.asarray(class_map)[:, 1:].argmax(axis=1) + 1
     return np.where(on, ids, 0).astype(np.uint8)
-
-
-def _confidence(score: float, threshold: float, anomalous: bool, model_type: str) -> float:
-    """How sure the verdict is, 0.5..1 for anomaly models and the probability-like score (or its
-    complement for a normal verdict) otherwise."""
-    if model_type != "anomaly":
-        return float(score if anomalous else 1.0 - score)
-    # An unbounded anomaly score: distance from the threshold, squashed to 0.5..1.
-    scale = abs(threshold) * 0.25 + 1e-6
-    return float(0.5 + 0.5 * math.tanh(abs(score - threshold) / scale))
 
 
 class Predictor:
@@ -108,63 +100,27 @@ class Predictor:
         self.trained = trained
         self.config = trained.config
         self.module = build_deploy_module(trained)
+        self.post_config = PostProcessConfig.from_mapping(trained.config)
 
     @torch.inference_mode()
     def predict(self, image: np.ndarray) -> Prediction:
         """``image``: uint8 RGB [H, W, 3]. Maps and mask come back at the image's size."""
         start = time.perf_counter()
-        outputs = [o.numpy() for o in self.module(torch.from_numpy(np.ascontiguousarray(image)))]
+        tensors = self.module(torch.from_numpy(np.ascontiguousarray(image)))
+        outputs = {
+            name: t.numpy() for name, t in zip(output_names(self.config["model_type"]), tensors, strict=True)
+        }
         infer_ms = (time.perf_counter() - start) * 1000.0
-        probs, amap = outputs[0][None], outputs[1][None]
-        class_map = outputs[2][None] if len(outputs) > 2 else None
-        config = self.config
-        score = float(image_anomaly_scores(probs, amap, config)[0])
-        threshold = float(config["threshold"])
-        anomalous = np.array([score >= threshold])
-        label = int(predicted_labels(probs, anomalous, config)[0])
-        height, width = image.shape[:2]
-        full_map = _resize_map(amap[0], height, width)
-        mask = None
-        class_areas: dict[str, float] = {}
-        if config["model_type"] != "classification":
-            small_mask = defect_masks(amap, class_map, config)[0]
-            mask = _resize_mask(small_mask, height, width)
-            names = config.get("mask_class_names") or ["background", "anomaly"]
-            for class_id in range(1, len(names)):
-                class_areas[names[class_id]] = float((small_mask == class_id).mean() * 100.0)
-        verdict: Verdict = "anomaly" if anomalous[0] else "normal"
-        overlay = render_overlay(
-            image, mask, full_map if config["model_type"] == "anomaly" else None, verdict
-        )
-        names = config["class_names"]
+        result = post_process(outputs, image, self.post_config)
         return Prediction(
-            verdict=verdict,
-            label=names[label] if label < len(names) else "anomaly",
-            confidence=_confidence(score, threshold, bool(anomalous[0]), config["model_type"]),
-            anomaly_score=score,
-            threshold=threshold,
-            mask=mask,
-            anomaly_map=full_map,
-            class_areas=class_areas,
-            overlay=overlay,
+            **result,
             timings_ms={"inference": infer_ms, "total": (time.perf_counter() - start) * 1000.0},
-            model_name=str(config.get("name", config["model_type"])),
-            model_version=str(config.get("training_id", "")),
+            model_name=str(self.config.get("dataset_name", self.config["model_type"])),
+            model_version=str(self.config.get("training_id", "")),
         )
 
     def predict_file(self, path: Path) -> Prediction:
         return self.predict(load_rgb(path))
-
-
-def _resize_map(values: np.ndarray, height: int, width: int) -> np.ndarray:
-    tensor = torch.from_numpy(np.ascontiguousarray(values, dtype=np.float32))[None, None]
-    resized = F.interpolate(tensor, size=(height, width), mode="bilinear", align_corners=False)
-    return resized[0, 0].numpy()
-
-
-def _resize_mask(mask: np.ndarray, height: int, width: int) -> np.ndarray:
-    tensor = torch.from_numpy(mask.astype(np.float32))[None, None]
-    return F.interpolate(tensor, size=(height, width), mode="nearest")[0, 0].numpy().astype(np.uint8)
 
 
 def prediction_record(prediction: Prediction, source: str) -> dict[str, Any]:

@@ -66,7 +66,7 @@ def collect_outputs(
 
 
 def _f1_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float | None:
-    predicted = scores >= threshold
+    predicted = scores > threshold
     tp = int(np.sum(predicted & labels))
     denominator = 2 * tp + int(np.sum(predicted & ~labels)) + int(np.sum(~predicted & labels))
     return None if denominator == 0 else 2 * tp / denominator
@@ -134,7 +134,7 @@ def calibrate(
 def decide(outputs: Outputs, config: Mapping[str, Any]) -> tuple[np.ndarray, np.ndarray]:
     """(anomaly score [N], predicted class id [N]) as the deployed model would decide."""
     scores = image_anomaly_scores(outputs.probs, outputs.anomaly_map, config)
-    return scores, predicted_labels(outputs.probs, scores >= float(config["threshold"]), config)
+    return scores, predicted_labels(outputs.probs, scores > float(config["threshold"]), config)
 
 
 def compute_metrics(outputs: Outputs, data: DefectImageDataset, config: Mapping[str, Any]) -> dict[str, Any]:

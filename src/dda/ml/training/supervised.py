@@ -127,7 +127,7 @@ def _quality(
     from dda.ml.metrics import auroc
 
     defective = labels != 0
-    predicted = scores >= DEFAULT_THRESHOLD
+    predicted = scores > DEFAULT_THRESHOLD
     tp = int(np.sum(predicted & defective))
     denominator = 2 * tp + int(np.sum(predicted != defective))
     f1 = None if denominator == 0 else 2 * tp / denominator
