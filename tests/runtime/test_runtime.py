@@ -262,3 +262,15 @@ print(json.dumps(mod.decide({{"scores": __import__("numpy").array([0.2, 0.8])}},
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=60)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout) is True
+
+
+def test_combined_rules_report_the_head_that_decided() -> None:
+    by_seg = decide(_seg_outputs(0.2, 30), _seg_cfg("cls_or_seg"))
+    assert by_seg.anomalous and by_seg.label == "crack"
+    assert by_seg.anomaly_score == pytest.approx(0.9) and by_seg.confidence == pytest.approx(0.9)
+    assert by_seg.ranking_score == pytest.approx(0.2)  # AUROC ranks by one head, whatever decided
+    vetoed = decide(_seg_outputs(0.8, 0), _seg_cfg("cls_and_seg"))
+    assert not vetoed.anomalous and vetoed.anomaly_score == pytest.approx(0.0)
+    assert vetoed.confidence == pytest.approx(1.0)
+    by_cls = decide(_seg_outputs(0.8, 30), _seg_cfg("cls_or_seg"))
+    assert by_cls.anomaly_score == pytest.approx(0.8) and by_cls.threshold == 0.5

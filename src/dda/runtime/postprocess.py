@@ -92,6 +92,9 @@ class Decision:
     threshold: float
     model_mask: np.ndarray | None  # uint8 [h, w] class ids at model resolution
     class_areas: dict[str, float]
+    # One score per image on a fixed scale, for ranking images (AUROC): unlike anomaly_score it
+    # does not switch heads with the verdict under cls_and_seg / cls_or_seg.
+    ranking_score: float = 0.0
 
 
 def _classification_head(scores: np.ndarray, cfg: PostProcessConfig) -> tuple[bool, str, float, float]:
@@ -141,7 +144,7 @@ def decide(outputs: Mapping[str, np.ndarray], cfg: PostProcessConfig) -> Decisio
     scores = np.asarray(outputs["scores"]).reshape(-1)
     if cfg.model_type == "classification":
         anomalous, label, conf, score = _classification_head(scores, cfg)
-        return Decision(anomalous, label, conf, score, cfg.threshold, None, {})
+        return Decision(anomalous, label, conf, score, cfg.threshold, None, {}, score)
     amap = np.asarray(outputs["anomaly_map"], dtype=np.float32)
     if cfg.model_type == "anomaly":
         score = float(scores[0])
@@ -149,7 +152,8 @@ def decide(outputs: Mapping[str, np.ndarray], cfg: PostProcessConfig) -> Decisio
         mask = (amap > cfg.pixel_threshold).astype(np.uint8)
         label = (cfg.labels[1] if len(cfg.labels) > 1 else "anomaly") if anomalous else cfg.labels[0]
         conf = _sigmoid_confidence(score, cfg.threshold, cfg.score_scale, anomalous)
-        return Decision(anomalous, label, conf, score, cfg.threshold, mask, _areas(mask, cfg.mask_labels))
+        areas = _areas(mask, cfg.mask_labels)
+        return Decision(anomalous, label, conf, score, cfg.threshold, mask, areas, score)
     return _decide_segmentation(scores, amap, outputs.get("class_map"), cfg)
 
 
@@ -166,18 +170,23 @@ def _decide_segmentation(
     rule = cfg.verdict_rule
     if rule == "seg_head":
         conf = seg_score if seg_anomalous else 1.0 - seg_score
-        return Decision(seg_anomalous, seg_label, conf, seg_score, cfg.pixel_threshold, mask, areas)
+        return Decision(
+            seg_anomalous, seg_label, conf, seg_score, cfg.pixel_threshold, mask, areas, seg_score
+        )
     if rule == "cls_head":
-        anomalous = cls_anomalous
-    elif rule == "cls_and_seg":
+        anomalous, seg_decides = cls_anomalous, False
+    elif rule == "cls_and_seg":  # normal as soon as one head says so; report the one that did
         anomalous = cls_anomalous and seg_anomalous
-    else:  # cls_or_seg
+        seg_decides = cls_anomalous and not seg_anomalous
+    else:  # cls_or_seg: anomalous as soon as one head says so; report the one that did
         anomalous = cls_anomalous or seg_anomalous
+        seg_decides = seg_anomalous and not cls_anomalous
     # The mask names the defect more precisely than the image head when it found one.
     defect_label = seg_label if seg_anomalous else cls_label
     label = defect_label if anomalous else cfg.labels[0]
-    conf = cls_score if anomalous else 1.0 - cls_score
-    return Decision(anomalous, label, conf, cls_score, cfg.threshold, mask, areas)
+    score, threshold = (seg_score, cfg.pixel_threshold) if seg_decides else (cls_score, cfg.threshold)
+    conf = score if anomalous else 1.0 - score
+    return Decision(anomalous, label, conf, score, threshold, mask, areas, cls_score)
 
 
 def resize_map(values: np.ndarray, height: int, width: int, nearest: bool = False) -> np.ndarray:

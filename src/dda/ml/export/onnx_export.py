@@ -68,8 +68,8 @@ def _quiet_loggers(
 ) -> Iterator[None]:
     loggers = [logging.getLogger(name) for name in names]
     levels = [lg.level for lg in loggers]
-    for lg in loggers:
-        lg.setLevel(logging.WARNING)
+    for lg in loggers:  # ERROR: their warnings (e.g. "torchvision is not installed") are not actionable
+        lg.setLevel(logging.ERROR)
     try:
         yield
     finally:

@@ -155,8 +155,8 @@ def _collect(reference: Runner, candidate: Runner, golden: ImageSet, post: PostP
                 got.ref.setdefault(key, []).append(ref[key])
                 got.out.setdefault(key, []).append(out[key])
         d_ref, d_out = decide(ref, post), decide(out, post)
-        got.ref_scores.append(d_ref.anomaly_score)
-        got.out_scores.append(d_out.anomaly_score)
+        got.ref_scores.append(d_ref.ranking_score)
+        got.out_scores.append(d_out.ranking_score)
         got.agree.append(d_ref.anomalous == d_out.anomalous)
         got.per_image.append(
             {
