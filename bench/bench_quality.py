@@ -29,6 +29,9 @@ def main() -> None:
     parser.add_argument("--test-fraction", type=float, default=0.3)
     parser.add_argument("--progress", action="store_true", help="show progress bars")
     args = parser.parse_args()
+    from dda.core.logging import configure_logging
+
+    configure_logging("WARNING")  # keep the figures readable: no per-epoch log lines
 
     from dda.formats.dataset import Dataset
     from dda.ml.artifact import load_artifact

@@ -56,6 +56,9 @@ def main() -> None:
     add_common_arguments(parser)
     parser.add_argument("--progress", action="store_true", help="show progress bars")
     args = parser.parse_args()
+    from dda.core.logging import configure_logging
+
+    configure_logging("WARNING")  # keep the figures readable: no per-epoch log lines
 
     from dda.ml.data import IMAGE_CACHE
     from dda.ml.training import DEFAULT_MODEL_TYPE, TrainOptions, train_model

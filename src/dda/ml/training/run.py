@@ -153,6 +153,67 @@ def _fit_anomaly(
     return model.eval()
 
 
+def _prepare(
+    dataset: Dataset, model_type: str, options: TrainOptions, dataset_id: str | None, progress: bool
+) -> tuple[dict[str, Any], DefectImageDataset, DefectImageDataset]:
+    """The run's base config and its training and validation images, loaded into memory."""
+    input_size = options.input_size or default_input_size(dataset)
+    config = _base_config(
+        dataset, model_type, options, input_size, dataset_id or dataset_fingerprint(dataset)
+    )
+    labels = [s.label for s in dataset.samples]
+    train_idx, val_idx = stratified_split(labels, options.val_fraction, options.seed)
+    if model_type == "anomaly":
+        # The model learns from normal images only, so defect images are of no use in training;
+        # all of them go to validation, where they calibrate the threshold far better than a fifth.
+        val_idx = sorted(val_idx + [i for i in train_idx if labels[i] != 0])
+        train_idx = [i for i in train_idx if labels[i] == 0]
+    config["split"] = {
+        "seed": options.seed,
+        "val_fraction": options.val_fraction,
+        "train": len(train_idx),
+        "val": len(val_idx),
+    }
+    with_masks = model_type != "classification" and dataset.has_masks
+    mean, std = config["mean"], config["std"]
+    train_data, val_data = (
+        DefectImageDataset(dataset, input_size, mean, std, idx, with_masks=with_masks, progress=progress)
+        for idx in (train_idx, val_idx)
+    )
+    return config, train_data, val_data
+
+
+def _finish(
+    module: nn.Module,
+    run: SupervisedRun | None,
+    config: dict[str, Any],
+    val_data: DefectImageDataset,
+    options: TrainOptions,
+    stop: GracefulStop,
+    progress: bool,
+) -> tuple[dict[str, Any], dict[str, bytes]]:
+    """Calibrate on validation, then the metrics and plots the artifact stores."""
+    loss_fn = run.loss_fn if run else None
+    outputs = collect_outputs(
+        module, config["model_type"], val_data, options.batch_size, loss_fn, progress=progress
+    )
+    comparison = calibrate(outputs, val_data.labels.numpy(), config, options.verdict_rule)
+    metrics = compute_metrics(outputs, val_data, config)
+    history = run.state.history if run else []
+    metrics.update(
+        split="validation",
+        threshold_how=config["threshold_how"],
+        epochs_run=len(history),
+        best_epoch=run.state.best_epoch if run else 0,
+        stop_reason=run.state.stop_reason if run else ("interrupted" if stop.requested else "completed"),
+    )
+    if comparison:
+        metrics["verdict_rule"] = config["verdict_rule"]
+        metrics["verdict_rules"] = comparison
+    config["completed"] = not stop.requested
+    return metrics, make_plots(history, outputs, val_data, config, metrics)
+
+
 def train_model(
     dataset: Dataset,
     model_type: str,
@@ -170,7 +231,8 @@ def train_model(
     drives early stopping, calibrates the threshold (and, for segmentation, picks the verdict
     rule) and yields the metrics and plots stored in the artifact. Anomaly models learn from the
     normal training images only. Ctrl-C or SIGTERM ends training early: the best model so far is
-    still calibrated and saved, and ``TrainResult.interrupted`` is set.
+    still calibrated and saved, and ``TrainResult.interrupted`` is set. The checkpoint (default
+    ``<out>.ckpt``) is written after every epoch and loads like an artifact.
     """
     options = options or TrainOptions()
     out_path = Path(out_path)
@@ -180,79 +242,27 @@ def train_model(
     checkpoint_path = options.checkpoint_path or default_checkpoint_path(out_path)
     started = time.monotonic()
     with torch_threads(options.num_threads), GracefulStop(announce=progress) as stop:
-        input_size = options.input_size or default_input_size(dataset)
-        config = _base_config(
-            dataset, model_type, options, input_size, dataset_id or dataset_fingerprint(dataset)
-        )
-        train_idx, val_idx = stratified_split(
-            [s.label for s in dataset.samples], options.val_fraction, options.seed
-        )
-        config["split"] = {
-            "seed": options.seed,
-            "val_fraction": options.val_fraction,
-            "train": len(train_idx),
-            "val": len(val_idx),
-        }
-        with_masks = model_type != "classification" and dataset.has_masks
-        train_data, val_data = (
-            DefectImageDataset(
-                dataset,
-                input_size,
-                config["mean"],
-                config["std"],
-                idx,
-                with_masks=with_masks,
-                progress=progress,
-            )
-            for idx in (train_idx, val_idx)
-        )
+        config, train_data, val_data = _prepare(dataset, model_type, options, dataset_id, progress)
         run: SupervisedRun | None = None
-        loss_fn = None
         if model_type == "anomaly":
             module = _fit_anomaly(train_data, config, options, progress)
         else:
             run = SupervisedRun(
-                model_type,
-                config,
-                options,
-                train_data,
-                val_data,
-                checkpoint_path,
-                stop,
-                progress,
-                on_epoch_end,
-                on_batch_end,
-            )
+                model_type, config, options, train_data, val_data, checkpoint_path, stop, progress,
+                on_epoch_end, on_batch_end,
+            )  # fmt: skip
             module = run.fit()
-            loss_fn = run.loss_fn
-        outputs = collect_outputs(
-            module, model_type, val_data, options.batch_size, loss_fn, progress=progress
-        )
-        comparison = calibrate(outputs, val_data.labels.numpy(), config, options.verdict_rule)
-        metrics = compute_metrics(outputs, val_data, config)
-        history = run.state.history if run else []
-        stop_reason = run.state.stop_reason if run else ("interrupted" if stop.requested else "completed")
-        metrics.update(
-            split="validation",
-            threshold_how=config["threshold_how"],
-            epochs_run=len(history),
-            best_epoch=run.state.best_epoch if run else 0,
-            stop_reason=stop_reason,
-            duration_s=round(time.monotonic() - started, 2),
-        )
-        if comparison:
-            metrics["verdict_rule"] = config["verdict_rule"]
-            metrics["verdict_rules"] = comparison
-        plots = make_plots(history, outputs, val_data, config, metrics)
-        config["completed"] = not stop.requested
+        metrics, plots = _finish(module, run, config, val_data, options, stop, progress)
+        metrics["duration_s"] = round(time.monotonic() - started, 2)
         save_artifact(out_path, module, config, metrics, plots)
         payload = run.checkpoint_payload(completed=True) if run else {"model_state": module.state_dict()}
-        # An interrupted run stays resumable (completed=False) with the calibrated config saved.
+        # An interrupted run stays resumable (completed=False), with the calibrated config saved.
+        completed = not stop.requested
         save_checkpoint(
-            checkpoint_path,
-            {**payload, "config": config, "metrics": metrics, "completed": not stop.requested},
+            checkpoint_path, {**payload, "config": config, "metrics": metrics, "completed": completed}
         )
-    log.info("training finished", model_type=model_type, artifact=str(out_path), stop_reason=stop_reason)
+    log.info("training finished", model_type=model_type, artifact=str(out_path), stop=metrics["stop_reason"])
+    history = run.state.history if run else []
     return TrainResult(
         artifact_path=out_path,
         checkpoint_path=checkpoint_path,
@@ -262,6 +272,6 @@ def train_model(
         epochs_run=len(history),
         best_epoch=metrics["best_epoch"],
         interrupted=stop.requested,
-        stop_reason=stop_reason,
+        stop_reason=metrics["stop_reason"],
         duration_s=metrics["duration_s"],
     )
