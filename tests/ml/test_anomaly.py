@@ -27,7 +27,8 @@ from dda.ml.models.anomaly import (
     fit_anomaly_model,
     upsample_aligned,
 )
-from dda.ml.models.patchcore import greedy_coreset
+from dda.ml.models.padim import fit_gaussians, mahalanobis
+from dda.ml.models.patchcore import greedy_coreset, squared_distances
 
 SIZE = 96
 DEFECT = 12
@@ -178,6 +179,28 @@ def test_greedy_coreset_covers_outliers() -> None:
         greedy_coreset(features, 0)
 
 
+@pytest.mark.parametrize("count", [5, 40])  # fewer images than channels (Woodbury) and more
+def test_padim_gaussians_match_the_direct_formula(count: int) -> None:
+    generator = torch.Generator().manual_seed(count)
+    samples = torch.randn(3, count, 20, generator=generator, dtype=torch.float64) * 3
+    mean, inverse = fit_gaussians(samples, eps=0.01)
+    centred = samples - samples.mean(dim=1, keepdim=True)
+    covariance = centred.transpose(1, 2) @ centred / (count - 1) + 0.01 * torch.eye(20, dtype=torch.float64)
+    assert torch.allclose(mean, samples.mean(dim=1))
+    assert torch.allclose(inverse, torch.linalg.inv(covariance), rtol=1e-6, atol=1e-8)
+    query = torch.randn(2, 3, 20, generator=generator, dtype=torch.float64)
+    delta = query - mean
+    direct = torch.einsum("npd,pde,npe->np", delta, torch.linalg.inv(covariance), delta).sqrt()
+    assert torch.allclose(mahalanobis(query, mean, inverse), direct)
+
+
+def test_nearest_neighbour_distances_match_cdist() -> None:
+    generator = torch.Generator().manual_seed(0)
+    queries, bank = torch.randn(2, 7, 16, generator=generator), torch.randn(11, 16, generator=generator)
+    expected = torch.cdist(queries, bank.expand(2, 11, 16)) ** 2
+    assert torch.allclose(squared_distances(queries, bank), expected, atol=1e-4)
+
+
 def test_blur_and_aligned_upsampling_are_well_behaved() -> None:
     blur = GaussianBlur(2.0, (32, 32))
     flat = torch.full((1, 1, 32, 32), 3.0)
@@ -257,6 +280,9 @@ def test_bad_input_is_refused_with_a_fix(data: dict) -> None:
         fit_anomaly_model([images.to(torch.uint8)], input_size=(SIZE, SIZE), progress=False, pretrained=False)
     with pytest.raises(InvalidInput, match="layers"):
         fit_anomaly_model([images], input_size=(SIZE, SIZE), progress=False, pretrained=False, layers=[2, 1])
+    with pytest.raises(InvalidInput, match="smaller input_size"):
+        fit_anomaly_model([images], "padim", input_size=(512, 512), progress=False, pretrained=False,
+                          layers=[0, 1, 2], n_features=152)  # fmt: skip
     with pytest.raises(InvalidInput, match="lacks"):
         build_from_config({"method": "patchcore"})
 

@@ -45,8 +45,13 @@ AnomalyMethod = Literal["padim", "patchcore"]
 ANOMALY_METHODS: tuple[str, ...] = ("padim", "patchcore")
 CONFIG_VERSION = 1
 
-# Defaults chosen on the cookie set (see the helper report / bench): stride-8 and stride-16 features.
-DEFAULT_METHOD: AnomalyMethod = "patchcore"
+# Defaults chosen on the real cookie set (fit on 15 normals, 10 seeded splits, 16 normals + 32
+# defects scored): PaDiM on MobileNetV2 stride-8 + stride-16 features at 224 x 224 gave image AUROC
+# 0.987 (every split >= 0.975) in ~2 s of one CPU core, against 0.962 for PatchCore, and kept
+# defects clearly above the normal-score scale (F1 0.87 with a threshold set from normal images
+# only, PatchCore 0.65). PatchCore localises better (pixel AUROC 0.95 vs 0.92) and does not need
+# the parts to sit in the same place in every image. The stride-32 stage hurt both (AUROC < 0.8).
+DEFAULT_METHOD: AnomalyMethod = "padim"
 DEFAULT_BACKBONE = "mobilenet_v2"
 DEFAULT_INPUT_SIZE = (224, 224)
 DEFAULT_LAYERS: dict[str, tuple[int, ...]] = {"patchcore": (1, 2), "padim": (1, 2)}

@@ -9,6 +9,7 @@ PaDiM assumes roughly aligned images (a fixed camera and part position), as on a
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable, Mapping
 from typing import Any
 
@@ -22,22 +23,35 @@ from dda.ml.models.anomaly import (
     collect_embeddings,
     multi_scale_embedding,
     normal_score_scale,
+    stage_size,
     truncate_backbone,
 )
 
 DEFAULT_N_FEATURES = 100
 DEFAULT_COVARIANCE_EPS = 0.01
 DEFAULT_FOLDS = 10
+# The inverse covariances take positions x n_features^2 floats; beyond this the model is unwieldy
+# to package and ship to a station.
+MAX_STATISTICS_BYTES = 256 * 1024 * 1024
 
 
 def fit_gaussians(samples: Tensor, eps: float) -> tuple[Tensor, Tensor]:
-    """Per-position mean [P, d] and inverse covariance [P, d, d] of samples [P, n, d] (float64)."""
-    count = int(samples.shape[1])
+    """Per-position mean [P, d] and inverse covariance [P, d, d] of samples [P, n, d].
+
+    The covariance is ``S / (n - 1) + eps * I``. With fewer images than channels it has low rank
+    plus ``eps * I``, and the Woodbury identity inverts it through an n x n system instead of a
+    d x d one.
+    """
+    count, dims = int(samples.shape[1]), int(samples.shape[2])
     mean = samples.mean(dim=1)
-    centred = samples - mean.unsqueeze(1)
-    covariance = centred.transpose(1, 2) @ centred / max(count - 1, 1)
-    covariance += eps * torch.eye(samples.shape[2], dtype=samples.dtype)
-    inverse = torch.cholesky_inverse(torch.linalg.cholesky(covariance))
+    centred = (samples - mean.unsqueeze(1)) / math.sqrt(max(count - 1, 1))  # C = eps I + c^T c
+    identity = torch.eye(dims, dtype=samples.dtype)
+    if count < dims:
+        small = eps * torch.eye(count, dtype=samples.dtype) + centred @ centred.transpose(1, 2)
+        inverse = (identity - centred.transpose(1, 2) @ torch.linalg.solve(small, centred)) / eps
+    else:
+        covariance = centred.transpose(1, 2) @ centred + eps * identity
+        inverse = torch.cholesky_inverse(torch.linalg.cholesky(covariance))
     return mean, inverse
 
 
@@ -95,6 +109,13 @@ class PaDiMModel(AnomalyModel):
             raise InvalidInput(
                 f"bad PaDiM options: n_features={dims}, covariance_eps={eps}, folds={folds}",
                 hint=f"n_features in 1..{total_dim} for these layers, covariance_eps > 0, folds >= 2",
+            )
+        positions = math.prod(stage_size(config["input_size"], config["layers"][0]))
+        if positions * dims * dims * 4 > MAX_STATISTICS_BYTES:
+            raise InvalidInput(
+                f"PaDiM statistics for input {config['input_size']} and {dims} features would take "
+                f"{positions * dims * dims * 4 / 2**20:.0f} MB",
+                hint="use a smaller input_size or n_features, or method='patchcore'",
             )
         generator = torch.Generator().manual_seed(seed)
         channel_index = torch.randperm(total_dim, generator=generator)[:dims].sort().values
