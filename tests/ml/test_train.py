@@ -233,3 +233,19 @@ def test_datasets_that_cannot_train_are_refused_with_a_fix(discs: Dataset, tmp_p
         train_model(no_masks, "segmentation", tmp_path / "m.tar.gz", progress=False)
     with pytest.raises(InvalidInput, match="model type"):
         train_model(discs, "detection", tmp_path / "m.tar.gz", progress=False)
+
+
+def test_pixel_threshold_is_the_level_that_best_outlines_labelled_defects() -> None:
+    from dda.ml.training.evaluate import calibrate_pixel_threshold
+
+    rng = np.random.default_rng(0)
+    masks = np.zeros((6, 32, 32), dtype=np.int64)
+    masks[:3, 8:16, 8:16] = 1
+    maps = rng.uniform(0.0, 1.0, masks.shape)  # background noise below 1
+    maps[masks == 1] += 1.5  # defects between 1.5 and 2.5
+    threshold, how = calibrate_pixel_threshold(maps, masks, fallback=9.0)
+    assert 0.99 <= threshold < 1.5 and "Dice" in how
+    masks[3] = IGNORE_INDEX  # images without a known mask are left out, not counted as background
+    assert calibrate_pixel_threshold(maps, masks, fallback=9.0)[0] < 1.5
+    assert calibrate_pixel_threshold(maps, None, fallback=9.0)[0] == 9.0
+    assert calibrate_pixel_threshold(maps, np.zeros_like(masks), fallback=9.0)[0] == 9.0

@@ -170,7 +170,9 @@ def examples_png(examples: Sequence[Mapping[str, Any]]) -> bytes:
     count = max(1, len(examples))
     cols = min(4, count)
     rows = (count + cols - 1) // cols
-    fig, axes = plt.subplots(rows, cols, figsize=(3.2 * cols, 3.6 * rows), squeeze=False)
+    height, width = np.asarray(examples[0]["overlay"]).shape[:2] if examples else (1, 1)
+    cell_height = 3.0 * min(max(height / width, 0.5), 2.0) + 0.7  # image plus a two-line title
+    fig, axes = plt.subplots(rows, cols, figsize=(3.0 * cols, cell_height * rows), squeeze=False)
     for axis in axes.flat:
         axis.axis("off")
     for axis, example in zip(axes.flat, examples, strict=False):
@@ -188,4 +190,4 @@ def examples_png(examples: Sequence[Mapping[str, Any]]) -> bytes:
     fig.suptitle(
         "Validation examples (red/orange: predicted defect, white outline: labelled defect)", fontsize=10
     )
-    return _figure_png(fig, top=1.0 - 0.35 / (3.6 * rows))
+    return _figure_png(fig, top=1.0 - 0.35 / (cell_height * rows))

@@ -91,19 +91,53 @@ def _safe_auroc(defective: np.ndarray, scores: np.ndarray) -> float | None:
     return None if np.isnan(value) else float(value)
 
 
+def calibrate_pixel_threshold(
+    anomaly_map: np.ndarray, masks: np.ndarray | None, fallback: float
+) -> tuple[float, str]:
+    """The anomaly-map level that best outlines the labelled defects (highest pixel Dice over the
+    validation images whose masks are known), or ``fallback`` without labelled defect pixels."""
+    if masks is None:
+        return fallback, "the image threshold (no masks to calibrate on)"
+    known = ~(masks == IGNORE_INDEX).any(axis=(1, 2))
+    truth = (masks[known] != 0).reshape(-1)
+    if not truth.any():
+        return fallback, "the image threshold (no labelled defect pixels in validation)"
+    values = anomaly_map[known].reshape(-1).astype(np.float64)
+    order = np.argsort(values, kind="stable")
+    ascending, positives_from = values[order], np.r_[np.cumsum(truth[order][::-1])[::-1], 0]
+    levels = np.unique(np.quantile(values, np.linspace(0.5, 0.9995, 100)))
+    candidates = np.sort(np.r_[levels, (levels[1:] + levels[:-1]) / 2])  # midpoints fill gaps
+    first_above = np.searchsorted(ascending, candidates, side="right")  # pixels > t start here
+    true_pos = positives_from[first_above].astype(np.float64)
+    flagged = values.size - first_above
+    dice = 2 * true_pos / (flagged + truth.sum())
+    best = int(np.argmax(dice))
+    return float(candidates[best]), f"best pixel Dice on validation masks ({dice[best]:.3f})"
+
+
 def calibrate(
-    outputs: Outputs, labels: np.ndarray, config: dict[str, Any], rule_choice: str = "auto"
+    outputs: Outputs,
+    labels: np.ndarray,
+    config: dict[str, Any],
+    rule_choice: str = "auto",
+    masks: np.ndarray | None = None,
 ) -> dict[str, Any]:
     """Set ``threshold``, ``threshold_how``, ``verdict_rule`` and ``pixel_threshold`` in ``config``
-    from validation outputs; returns the per-rule comparison for segmentation (else {})."""
+    from validation outputs; returns the per-rule comparison for segmentation (else {}).
+
+    Anomaly models get their own ``pixel_threshold`` from the validation ``masks`` (it only draws
+    the defect region; the verdict is the image score's). Segmentation keeps ``pixel_threshold``
+    equal to ``threshold``, because its verdict rule counts the pixels above it."""
     defective = labels != 0
     model_type = config["model_type"]
     default = None if model_type == "anomaly" else DEFAULT_THRESHOLD
     if model_type != "segmentation":
         scores = image_anomaly_scores(outputs.probs, outputs.anomaly_map, config)
         config["threshold"], config["threshold_how"] = choose_threshold(scores, defective, default)
-        if model_type == "anomaly" and config.get("pixel_threshold") is None:
-            config["pixel_threshold"] = config["threshold"]
+        if model_type == "anomaly":
+            config["pixel_threshold"], config["pixel_threshold_how"] = calibrate_pixel_threshold(
+                outputs.anomaly_map, masks, config["threshold"]
+            )
         return {}
     rules = VERDICT_RULES if rule_choice == "auto" else (rule_choice,)
     comparison: dict[str, Any] = {}

@@ -197,7 +197,8 @@ def _finish(
     outputs = collect_outputs(
         module, config["model_type"], val_data, options.batch_size, loss_fn, progress=progress
     )
-    comparison = calibrate(outputs, val_data.labels.numpy(), config, options.verdict_rule)
+    masks = val_data.masks.numpy() if val_data.masks is not None else None
+    comparison = calibrate(outputs, val_data.labels.numpy(), config, options.verdict_rule, masks)
     metrics = compute_metrics(outputs, val_data, config)
     history = run.state.history if run else []
     metrics.update(
@@ -261,7 +262,7 @@ def train_model(
         save_checkpoint(
             checkpoint_path, {**payload, "config": config, "metrics": metrics, "completed": completed}
         )
-    log.info("training finished", model_type=model_type, artifact=str(out_path), stop=metrics["stop_reason"])
+    log.debug("training finished", model_type=model_type, artifact=str(out_path), stop=metrics["stop_reason"])
     history = run.state.history if run else []
     return TrainResult(
         artifact_path=out_path,
