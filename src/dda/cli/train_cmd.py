@@ -121,7 +121,7 @@ def train(
         ModelTypeChoice | None,
         typer.Option("--type", "-t", help="what to train (default: classification, see docs)"),
     ] = None,
-    method: Annotated[MethodChoice | None, typer.Option(help="anomaly method (default: patchcore)")] = None,
+    method: Annotated[MethodChoice | None, typer.Option(help="anomaly method (default: padim)")] = None,
     maps: MapOption = None,
     epochs: Annotated[int | None, typer.Option(min=1, max=1000, help="most epochs (early stopping)")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the model artifact")] = Path(

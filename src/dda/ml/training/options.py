@@ -1,4 +1,13 @@
-"""Training options with defaults a non-expert never needs to change, and the result of a run."""
+"""Training options with defaults a non-expert never needs to change, and the result of a run.
+
+**Default model type: classification.** On the real cookie set (63 photos, seeded 70/30 held-out
+split, bench/bench_quality.py) it reached image AUROC 1.00 and F1 1.00 on the held-out images and
+trained within the 3-minute budget on 2 CPU cores; segmentation is as accurate but needs masks
+and takes about twice as long; the anomaly models (PaDiM / PatchCore) train in seconds from
+normal images alone and rank images as well (AUROC 1.00), but their thresholds, calibrated on a
+handful of validation images, missed more (held-out F1 0.82-0.95). Pick ``anomaly`` when defect
+images are rare or not labelled, ``segmentation`` when the defect's location and size matter.
+"""
 
 from __future__ import annotations
 
@@ -16,9 +25,10 @@ DEFAULT_MODEL_TYPE: ModelType = "classification"
 
 class TrainOptions(BaseModel):
     """Every knob of a training run. The defaults are tuned for a few dozen to a few thousand
-    photos on a CPU: a pretrained MobileNetV2 at about 224x224 pixels, AdamW with a cosine
-    schedule, a backbone learning rate ten times lower than the heads', one warm-up epoch with
-    the backbone frozen, and early stopping on validation quality."""
+    photos on a CPU: a pretrained MobileNetV2 at about 224x224 pixels (keeping the photos' aspect
+    ratio), its stem and stride-4/8 stages frozen, AdamW with a cosine schedule, a backbone
+    learning rate ten times lower than the heads', one warm-up epoch with the whole backbone
+    frozen, class-balanced losses, augmentation, and early stopping on validation quality."""
 
     model_config = ConfigDict(extra="forbid")
 
