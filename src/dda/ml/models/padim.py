@@ -56,10 +56,14 @@ def fit_gaussians(samples: Tensor, eps: float) -> tuple[Tensor, Tensor]:
 
 
 def mahalanobis(queries: Tensor, mean: Tensor, inverse: Tensor) -> Tensor:
-    """Mahalanobis distances [N, P] of queries [N, P, d] under Gaussians (mean [P, d], inverse [P, d, d])."""
-    delta = queries - mean
-    weighted = torch.matmul(delta.unsqueeze(-2), inverse).squeeze(-2)
-    return (weighted * delta).sum(dim=-1).clamp_min(0.0).sqrt()
+    """Mahalanobis distances [N, P] of queries [N, P, d] under Gaussians (mean [P, d], inverse [P, d, d]).
+
+    Positions are the batch dimension of one matmul ([P, N, d] @ [P, d, d]), which is far faster
+    than P x N separate vector-matrix products.
+    """
+    delta = (queries - mean).transpose(0, 1)  # [P, N, d]
+    weighted = torch.matmul(delta, inverse)
+    return (weighted * delta).sum(dim=-1).clamp_min(0.0).sqrt().transpose(0, 1)
 
 
 class PaDiMModel(AnomalyModel):
@@ -129,7 +133,7 @@ class PaDiMModel(AnomalyModel):
             progress,
         )
         n, _, fh, fw = (int(v) for v in embeddings.shape)
-        samples = embeddings.flatten(2).permute(2, 0, 1).double()  # [P, n, d]
+        samples = embeddings.flatten(2).permute(2, 0, 1).double().contiguous()  # [P, n, d]
         mean, inverse = fit_gaussians(samples, eps)
         config.update(
             feature_size=[fh, fw],
