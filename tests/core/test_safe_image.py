@@ -234,13 +234,17 @@ def test_huge_png_is_refused_without_decoding_or_memory_growth_in_process() -> N
 
 
 _RSS_SCRIPT = """
-import json, resource, sys
+import json, sys
 from pathlib import Path
 from dda.core.errors import InvalidInput
 from dda.core.safe_image import decode_image
 
 def peak_rss():
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss * 1024  # Linux reports KiB
+    # VmHWM belongs to this exec'd image; ru_maxrss would carry over the forking parent's peak.
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) * 1024
+    raise RuntimeError("no VmHWM in /proc/self/status")
 
 before = peak_rss()
 try:
