@@ -358,7 +358,7 @@ def fit_anomaly_model(
     seed: int = 0,
     **opts: Any,
 ) -> AnomalyModel:
-    """Fit an anomaly model on normal images only.
+    """Fit an anomaly model on normal images only (defaults: PaDiM, MobileNetV2, 224 x 224).
 
     ``images`` yields float batches [N, 3, H, W] at ``input_size`` normalised with ImageNet
     mean/std. Options (all optional): ``layers`` (backbone stages 0..3, default stride 8 and 16),
