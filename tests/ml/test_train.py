@@ -204,6 +204,35 @@ def test_keyboard_interrupt_keeps_the_best_model(discs: Dataset, tmp_path: Path)
 
 
 @pytest.mark.slow
+def test_a_caller_can_cancel_a_run_from_another_thread(discs: Dataset, tmp_path: Path) -> None:
+    """The portal's worker thread has no signal handlers; it cancels through the stop object."""
+    import threading
+
+    from dda.ml.training import GracefulStop
+
+    stop = GracefulStop(announce=False)
+    results: list = []
+
+    def cancel_after_first_epoch(record: dict) -> None:
+        stop.request("cancelled by user")
+
+    def work() -> None:
+        results.append(
+            train_model(
+                discs, "classification", tmp_path / "cls.tar.gz", options=TrainOptions(**FAST),
+                progress=False, on_epoch_end=cancel_after_first_epoch, stop=stop,
+            )
+        )  # fmt: skip
+
+    worker = threading.Thread(target=work)
+    worker.start()
+    worker.join(timeout=600)
+    assert results and results[0].interrupted and results[0].epochs_run == 1
+    assert results[0].stop_reason == "interrupted (cancelled by user)"
+    assert load_artifact(tmp_path / "cls.tar.gz").config["completed"] is False
+
+
+@pytest.mark.slow
 def test_resume_continues_after_the_last_finished_epoch(discs: Dataset, tmp_path: Path) -> None:
     out = tmp_path / "cls.tar.gz"
 

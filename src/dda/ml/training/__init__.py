@@ -3,5 +3,13 @@
 from dda.ml.training.evaluate import evaluate_model
 from dda.ml.training.options import DEFAULT_MODEL_TYPE, TrainOptions, TrainResult
 from dda.ml.training.run import train_model
+from dda.ml.training.signals import GracefulStop
 
-__all__ = ["DEFAULT_MODEL_TYPE", "TrainOptions", "TrainResult", "evaluate_model", "train_model"]
+__all__ = [
+    "DEFAULT_MODEL_TYPE",
+    "GracefulStop",
+    "TrainOptions",
+    "TrainResult",
+    "evaluate_model",
+    "train_model",
+]

@@ -225,6 +225,7 @@ def train_model(
     dataset_id: str | None = None,
     on_epoch_end: EpochCallback | None = None,
     on_batch_end: BatchCallback | None = None,
+    stop: GracefulStop | None = None,
 ) -> TrainResult:
     """Train a model of ``model_type`` on ``dataset`` and write its artifact to ``out_path``.
 
@@ -234,6 +235,9 @@ def train_model(
     normal training images only. Ctrl-C or SIGTERM ends training early: the best model so far is
     still calibrated and saved, and ``TrainResult.interrupted`` is set. The checkpoint (default
     ``<out>.ckpt``) is written after every epoch and loads like an artifact.
+
+    A caller running this in a worker thread (where no signal handler can be installed) passes
+    its own ``stop`` and calls ``stop.request("cancelled")`` to end the run the same graceful way.
     """
     options = options or TrainOptions()
     out_path = Path(out_path)
@@ -242,7 +246,8 @@ def train_model(
         dataset = _binary(dataset)
     checkpoint_path = options.checkpoint_path or default_checkpoint_path(out_path)
     started = time.monotonic()
-    with torch_threads(options.num_threads), GracefulStop(announce=progress) as stop:
+    stop = stop or GracefulStop(announce=progress)
+    with torch_threads(options.num_threads), stop:
         config, train_data, val_data = _prepare(dataset, model_type, options, dataset_id, progress)
         run: SupervisedRun | None = None
         if model_type == "anomaly":
