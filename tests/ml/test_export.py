@@ -225,3 +225,32 @@ def test_image_set_from_cookie_manifest(cookies_dir: Path) -> None:
     images = load_image_set(manifest, limit=6, mappings=mapping)
     assert len(images) == 6 and images.labels is not None
     assert {im.shape for im in images.images} == {(768, 576, 3)}  # portrait 576x768 JPEGs
+
+
+def _fixed_runner(anomaly_prob: float, size: int = 8):  # type: ignore[no-untyped-def]
+    def run(_image: np.ndarray) -> dict[str, np.ndarray]:
+        scores = np.array([1.0 - anomaly_prob, anomaly_prob], dtype=np.float32)
+        return {"scores": scores, "anomaly_map": np.zeros((size, size), dtype=np.float32)}
+
+    return run
+
+
+def test_gate_forgives_only_flips_that_rounding_explains() -> None:
+    """A score sitting on the threshold may flip by float rounding; a real flip still fails."""
+    from dda.ml.export.parity import run_parity
+
+    _, config = tiny_model("classification")
+    config = {**config, "threshold": 0.5}
+    golden = synthetic_image_set(count=4)
+    on_the_line = run_parity(
+        _fixed_runner(0.50002), _fixed_runner(0.49998), golden, config, target="x86_64-cpu", precision="fp32"
+    )
+    assert on_the_line.passed, on_the_line.failures
+    assert on_the_line.metrics["borderline_flips"] == len(golden)
+    assert all(row["borderline_flip"] for row in on_the_line.per_image)
+
+    real_flip = run_parity(
+        _fixed_runner(0.7), _fixed_runner(0.3), golden, config, target="x86_64-cpu", precision="fp32"
+    )
+    assert not real_flip.passed
+    assert any(f.startswith("verdict_agreement") for f in real_flip.failures)
