@@ -36,8 +36,13 @@ $(WEB_STAMP): $(shell find web -path web/node_modules -prune -o -path web/dist -
 services:
 	bash scripts/services.sh
 
+# Benchmarks print figures and ratios measured side by side; none of them is a pass/fail test.
 bench: $(STAMP)
-	$(BIN)/python -m bench
+	$(BIN)/python bench/bench_runtime.py
+	$(BIN)/python bench/bench_training.py
+	$(BIN)/python bench/bench_quality.py
+	$(BIN)/dda demo --no-serve
+	$(BIN)/python bench/bench_station.py
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache
