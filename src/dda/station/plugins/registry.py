@@ -4,14 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from pydantic import BaseModel
-
+from dda.station.plugins.family import PluginTable
 from dda.station.plugins.outputs import OUTPUT_PLUGINS
 from dda.station.plugins.sources import SOURCE_PLUGINS
 from dda.station.plugins.triggers import TRIGGER_PLUGINS
 
 
-def _describe(plugins: dict[str, tuple[type[BaseModel], type]]) -> list[dict[str, Any]]:
+def _describe(plugins: PluginTable) -> list[dict[str, Any]]:
     return [
         {
             "type": type_name,
@@ -25,7 +24,7 @@ def _describe(plugins: dict[str, tuple[type[BaseModel], type]]) -> list[dict[str
 
 def plugin_catalog() -> dict[str, list[dict[str, Any]]]:
     return {
-        "sources": _describe(SOURCE_PLUGINS),  # type: ignore[arg-type]
-        "triggers": _describe(TRIGGER_PLUGINS),  # type: ignore[arg-type]
-        "outputs": _describe(OUTPUT_PLUGINS),  # type: ignore[arg-type]
+        "sources": _describe(SOURCE_PLUGINS),
+        "triggers": _describe(TRIGGER_PLUGINS),
+        "outputs": _describe(OUTPUT_PLUGINS),
     }

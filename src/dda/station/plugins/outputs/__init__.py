@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from dda.station.plugins.family import build_plugin, plugin_table
 from dda.station.plugins.outputs.base import OutputConfigBase, OutputPlugin, ResultEvent
 from dda.station.plugins.outputs.digital_output import DigitalOutput, DigitalOutputConfig
 from dda.station.plugins.outputs.mqtt import MqttOutput, MqttOutputConfig
@@ -15,16 +16,16 @@ OutputConfig = Annotated[
     DigitalOutputConfig | WebhookOutputConfig | MqttOutputConfig, Field(discriminator="type")
 ]
 
-OUTPUT_PLUGINS: dict[str, tuple[type[OutputConfigBase], type]] = {
-    "digital_output": (DigitalOutputConfig, DigitalOutput),
-    "webhook": (WebhookOutputConfig, WebhookOutput),
-    "mqtt": (MqttOutputConfig, MqttOutput),
-}
+OUTPUT_PLUGINS: dict[str, tuple[type[OutputConfigBase], type]] = plugin_table(
+    (DigitalOutputConfig, DigitalOutput),
+    (WebhookOutputConfig, WebhookOutput),
+    (MqttOutputConfig, MqttOutput),
+)
 
 
 def build_output(config: OutputConfigBase) -> OutputPlugin:
-    _, implementation = OUTPUT_PLUGINS[config.type]  # type: ignore[attr-defined]
-    plugin: OutputPlugin = implementation(config)
+    """The implementation for a validated config (not started yet)."""
+    plugin: OutputPlugin = build_plugin(OUTPUT_PLUGINS, config)
     return plugin
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from dda.station.plugins.family import build_plugin, plugin_table
 from dda.station.plugins.sources.base import Frame, ImageSourcePlugin, NoFrameYet, SourceConfigBase
 from dda.station.plugins.sources.folder import FolderSource, FolderSourceConfig
 from dda.station.plugins.sources.gige import GigESource, GigESourceConfig
@@ -18,19 +19,18 @@ SourceConfig = Annotated[
     Field(discriminator="type"),
 ]
 
-SOURCE_PLUGINS: dict[str, tuple[type[SourceConfigBase], type]] = {
-    "upload": (UploadSourceConfig, UploadSource),
-    "folder": (FolderSourceConfig, FolderSource),
-    "opencv": (OpenCVSourceConfig, OpenCVSource),
-    "gige": (GigESourceConfig, GigESource),
-    "synthetic": (SyntheticSourceConfig, SyntheticSource),
-}
+SOURCE_PLUGINS: dict[str, tuple[type[SourceConfigBase], type]] = plugin_table(
+    (UploadSourceConfig, UploadSource),
+    (FolderSourceConfig, FolderSource),
+    (OpenCVSourceConfig, OpenCVSource),
+    (GigESourceConfig, GigESource),
+    (SyntheticSourceConfig, SyntheticSource),
+)
 
 
 def build_source(config: SourceConfigBase) -> ImageSourcePlugin:
     """The implementation for a validated config (not opened yet)."""
-    _, implementation = SOURCE_PLUGINS[config.type]  # type: ignore[attr-defined]
-    plugin: ImageSourcePlugin = implementation(config)
+    plugin: ImageSourcePlugin = build_plugin(SOURCE_PLUGINS, config)
     return plugin
 
 

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from dda.station.plugins.family import build_plugin, plugin_table
 from dda.station.plugins.triggers.base import TriggerConfigBase, TriggerEvent, TriggerPlugin
 from dda.station.plugins.triggers.digital_input import DigitalInputTrigger, DigitalInputTriggerConfig
 from dda.station.plugins.triggers.mqtt import MqttTrigger, MqttTriggerConfig
@@ -27,18 +28,18 @@ TriggerConfig = Annotated[
     Field(discriminator="type"),
 ]
 
-TRIGGER_PLUGINS: dict[str, tuple[type[TriggerConfigBase], type]] = {
-    "manual": (ManualTriggerConfig, ManualTrigger),
-    "digital_input": (DigitalInputTriggerConfig, DigitalInputTrigger),
-    "timer": (TimerTriggerConfig, TimerTrigger),
-    "continuous": (ContinuousTriggerConfig, ContinuousTrigger),
-    "mqtt": (MqttTriggerConfig, MqttTrigger),
-}
+TRIGGER_PLUGINS: dict[str, tuple[type[TriggerConfigBase], type]] = plugin_table(
+    (ManualTriggerConfig, ManualTrigger),
+    (DigitalInputTriggerConfig, DigitalInputTrigger),
+    (TimerTriggerConfig, TimerTrigger),
+    (ContinuousTriggerConfig, ContinuousTrigger),
+    (MqttTriggerConfig, MqttTrigger),
+)
 
 
 def build_trigger(config: TriggerConfigBase) -> TriggerPlugin:
-    _, implementation = TRIGGER_PLUGINS[config.type]  # type: ignore[attr-defined]
-    plugin: TriggerPlugin = implementation(config)
+    """The implementation for a validated config (not started yet)."""
+    plugin: TriggerPlugin = build_plugin(TRIGGER_PLUGINS, config)
     return plugin
 
 
