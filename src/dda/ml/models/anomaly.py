@@ -30,6 +30,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any, ClassVar, Literal
 
 import numpy as np
@@ -144,6 +145,39 @@ def multi_scale_embedding(
     return torch.cat(resized, dim=1)
 
 
+@dataclass(frozen=True)
+class FitInputs:
+    """What :meth:`AnomalyModel.fit` works from, the same for every method.
+
+    ``config`` is :func:`base_config`'s, which the method completes in place; ``backbone`` is the
+    whole network (the method truncates it to the stages it uses); ``opts`` are the caller's
+    method options, already checked against :meth:`AnomalyModel.option_names`.
+    """
+
+    images: Iterable[Tensor]
+    config: dict[str, Any]
+    backbone: Backbone
+    opts: Mapping[str, Any]
+    seed: int
+    progress: bool
+
+    def embed_images(self, neighbourhood: int, channels: Tensor | None = None) -> tuple[Backbone, Tensor]:
+        """Truncate the backbone to the configured layers and embed every training image.
+
+        Returns the truncated backbone (the model keeps it) and the embeddings [n, D, h', w'] of
+        :func:`multi_scale_embedding`, reduced to ``channels`` when given.
+        """
+        layers = self.config["layers"]
+        net = truncate_backbone(self.backbone, max(layers))
+        size = (self.config["input_size"][0], self.config["input_size"][1])
+
+        def embed(x: Tensor) -> Tensor:
+            embedding = multi_scale_embedding(net, x, layers, neighbourhood, size)
+            return embedding if channels is None else embedding.index_select(1, channels)
+
+        return net, collect_embeddings(self.images, embed, size, self.progress)
+
+
 class AnomalyModel(nn.Module):
     """Normalised float NCHW at ``config['input_size']`` -> (scores [N], anomaly_map [N, h, w]).
 
@@ -179,17 +213,8 @@ class AnomalyModel(nn.Module):
         return set()
 
     @classmethod
-    def fit(
-        cls,
-        images: Iterable[Tensor],
-        config: dict[str, Any],
-        backbone: Backbone,
-        opts: Mapping[str, Any],
-        *,
-        seed: int,
-        progress: bool,
-    ) -> AnomalyModel:
-        """Fit on normal images; ``config`` is :func:`base_config`'s, completed in place."""
+    def fit(cls, inputs: FitInputs) -> AnomalyModel:
+        """Fit on normal images; ``inputs.config`` is :func:`base_config`'s, completed in place."""
         raise NotImplementedError
 
     def embed(self, x: Tensor) -> Tensor:
@@ -380,4 +405,4 @@ def fit_anomaly_model(
         torch.manual_seed(seed)
         net = create_backbone(backbone, pretrained=bool(opts.get("pretrained", True))).eval()
     config = base_config(method, net, size, opts)
-    return model_class.fit(images, config, net, opts, seed=seed, progress=progress)
+    return model_class.fit(FitInputs(images, config, net, opts, seed=seed, progress=progress))

@@ -10,7 +10,7 @@ PaDiM assumes roughly aligned images (a fixed camera and part position), as on a
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -20,11 +20,10 @@ from dda.core.errors import InvalidInput
 from dda.ml.backbones import Backbone
 from dda.ml.models.anomaly import (
     AnomalyModel,
-    collect_embeddings,
+    FitInputs,
     multi_scale_embedding,
     normal_score_scale,
     stage_size,
-    truncate_backbone,
 )
 
 DEFAULT_N_FEATURES = 100
@@ -95,16 +94,8 @@ class PaDiMModel(AnomalyModel):
         return distances.reshape(-1, self.feature_size[0], self.feature_size[1])
 
     @classmethod
-    def fit(
-        cls,
-        images: Iterable[Tensor],
-        config: dict[str, Any],
-        backbone: Backbone,
-        opts: Mapping[str, Any],
-        *,
-        seed: int,
-        progress: bool,
-    ) -> PaDiMModel:
+    def fit(cls, inputs: FitInputs) -> PaDiMModel:
+        config, opts = inputs.config, inputs.opts
         eps = float(opts.get("covariance_eps", DEFAULT_COVARIANCE_EPS))
         folds = int(opts.get("folds", DEFAULT_FOLDS))
         total_dim = sum(config["layer_channels"])
@@ -121,17 +112,9 @@ class PaDiMModel(AnomalyModel):
                 f"{positions * dims * dims * 4 / 2**20:.0f} MB",
                 hint="use a smaller input_size or n_features, or method='patchcore'",
             )
-        generator = torch.Generator().manual_seed(seed)
+        generator = torch.Generator().manual_seed(inputs.seed)
         channel_index = torch.randperm(total_dim, generator=generator)[:dims].sort().values
-        layers = config["layers"]
-        net = truncate_backbone(backbone, max(layers))
-        size = (config["input_size"][0], config["input_size"][1])
-        embeddings = collect_embeddings(
-            images,
-            lambda x: multi_scale_embedding(net, x, layers, 1, size).index_select(1, channel_index),
-            size,
-            progress,
-        )
+        net, embeddings = inputs.embed_images(1, channel_index)
         n, _, fh, fw = (int(v) for v in embeddings.shape)
         samples = embeddings.flatten(2).permute(2, 0, 1).double().contiguous()  # [P, n, d]
         mean, inverse = fit_gaussians(samples, eps)

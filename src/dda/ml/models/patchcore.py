@@ -10,7 +10,7 @@ ONNX as MatMul + ReduceMin.
 from __future__ import annotations
 
 import math
-from collections.abc import Iterable, Mapping
+from collections.abc import Mapping
 from typing import Any
 
 import torch
@@ -21,10 +21,9 @@ from dda.core.errors import InvalidInput
 from dda.ml.backbones import Backbone
 from dda.ml.models.anomaly import (
     AnomalyModel,
-    collect_embeddings,
+    FitInputs,
     multi_scale_embedding,
     normal_score_scale,
-    truncate_backbone,
 )
 
 DEFAULT_CORESET_RATIO = 0.1
@@ -101,16 +100,8 @@ class PatchCoreModel(AnomalyModel):
         return nearest.sqrt().reshape(-1, self.feature_size[0], self.feature_size[1])
 
     @classmethod
-    def fit(
-        cls,
-        images: Iterable[Tensor],
-        config: dict[str, Any],
-        backbone: Backbone,
-        opts: Mapping[str, Any],
-        *,
-        seed: int,
-        progress: bool,
-    ) -> PatchCoreModel:
+    def fit(cls, inputs: FitInputs) -> PatchCoreModel:
+        config, opts = inputs.config, inputs.opts
         ratio = float(opts.get("coreset_ratio", DEFAULT_CORESET_RATIO))
         cap = int(opts.get("coreset_max", DEFAULT_CORESET_MAX))
         neighbourhood = int(opts.get("neighbourhood", DEFAULT_NEIGHBOURHOOD))
@@ -120,18 +111,13 @@ class PatchCoreModel(AnomalyModel):
                 f"neighbourhood={neighbourhood}",
                 hint="coreset_ratio in (0, 1], coreset_max >= 1, neighbourhood an odd number >= 1",
             )
-        layers = config["layers"]
-        net = truncate_backbone(backbone, max(layers))
-        size = (config["input_size"][0], config["input_size"][1])
-        embeddings = collect_embeddings(
-            images, lambda x: multi_scale_embedding(net, x, layers, neighbourhood, size), size, progress
-        )
+        net, embeddings = inputs.embed_images(neighbourhood)
         n, dim, fh, fw = (int(v) for v in embeddings.shape)
         patches = embeddings.permute(0, 2, 3, 1).reshape(-1, dim)
         bank_size = max(1, min(cap, round(ratio * patches.shape[0])))
         projection_dim = int(opts.get("projection_dim", DEFAULT_PROJECTION_DIM))
         chosen = greedy_coreset(
-            patches, bank_size, projection_dim=projection_dim, seed=seed, progress=progress
+            patches, bank_size, projection_dim=projection_dim, seed=inputs.seed, progress=inputs.progress
         )
         config.update(
             feature_size=[fh, fw],
