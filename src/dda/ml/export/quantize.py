@@ -131,21 +131,10 @@ class _ImageReader:
         self._iter = iter(self._images)
 
 
-def quantize_int8(
-    fp32_path: Path,
-    out_path: Path,
-    calibration_images: Sequence[np.ndarray],
-    recipe: QuantRecipe = DEFAULT_RECIPES[0],
-) -> dict[str, Any]:
-    """Write a QOperator INT8 copy of ``fp32_path``; returns what was quantised and how."""
-    from onnxruntime.quantization import CalibrationMethod, QuantFormat, QuantType, quantize_static
-    from onnxruntime.quantization.shape_inference import quant_pre_process
+def _calibration_method(recipe: QuantRecipe) -> Any:
+    """ONNX Runtime's calibration method for ``recipe.calibration``; refuses an unknown name."""
+    from onnxruntime.quantization import CalibrationMethod
 
-    if len(calibration_images) < MIN_CALIBRATION_IMAGES:
-        raise InvalidInput(
-            f"INT8 calibration needs at least {MIN_CALIBRATION_IMAGES} images, got {len(calibration_images)}",
-            hint="pass --calib with a manifest or folder of training images (32 or more is better)",
-        )
     methods = {
         "minmax": CalibrationMethod.MinMax,
         "percentile": CalibrationMethod.Percentile,
@@ -155,38 +144,75 @@ def quantize_int8(
         raise InvalidInput(
             f"unknown calibration method {recipe.calibration!r}", hint=f"use {sorted(methods)}"
         )
+    return methods[recipe.calibration]
+
+
+def _prepare(fp32_path: Path, prepared: Path) -> onnx.ModelProto:
+    """Write ``fp32_path`` to ``prepared`` ready for calibration: shapes inferred, graph optimised
+    (BatchNorm folded into Conv) and every node named, so the trunk can be listed by name."""
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    try:
+        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=False)
+    except Exception as exc:  # ORT's symbolic inference misses some ops; ONNX's own suffices
+        log.info("symbolic shape inference failed; using ONNX shape inference", error=str(exc))
+        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+    model = onnx.load(str(prepared))
+    _name_nodes(model)
+    onnx.save(model, str(prepared))
+    return model
+
+
+def _quantize_trunk(
+    prepared: Path,
+    out_path: Path,
+    images: Sequence[np.ndarray],
+    trunk: list[str],
+    recipe: QuantRecipe,
+    calibrate_method: Any,
+) -> None:
+    """Calibrate on ``images`` and write the QOperator INT8 model with only ``trunk`` quantised."""
+    from onnxruntime.quantization import QuantFormat, QuantType, quantize_static
+
+    # The histogram calibrators print() progress; keep the CLI's stdout ours.
+    with contextlib.redirect_stdout(io.StringIO()):
+        quantize_static(
+            str(prepared),
+            str(out_path),
+            _ImageReader(images),
+            quant_format=QuantFormat.QOperator,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+            per_channel=recipe.per_channel,
+            reduce_range=recipe.reduce_range,
+            nodes_to_quantize=trunk,
+            calibrate_method=calibrate_method,
+        )
+
+
+def quantize_int8(
+    fp32_path: Path,
+    out_path: Path,
+    calibration_images: Sequence[np.ndarray],
+    recipe: QuantRecipe = DEFAULT_RECIPES[0],
+) -> dict[str, Any]:
+    """Write a QOperator INT8 copy of ``fp32_path``; returns what was quantised and how."""
+    if len(calibration_images) < MIN_CALIBRATION_IMAGES:
+        raise InvalidInput(
+            f"INT8 calibration needs at least {MIN_CALIBRATION_IMAGES} images, got {len(calibration_images)}",
+            hint="pass --calib with a manifest or folder of training images (32 or more is better)",
+        )
+    calibrate_method = _calibration_method(recipe)
     calibration_images = list(calibration_images)[:MAX_CALIBRATION_IMAGES]
     with tempfile.TemporaryDirectory(prefix="dda-quant-") as tmp:
         prepared = Path(tmp) / "prepared.onnx"
-        # Shape inference + graph optimisation (fold BatchNorm into Conv) before calibration.
-        try:
-            quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=False)
-        except Exception as exc:  # ORT's symbolic inference misses some ops; ONNX's own suffices
-            log.info("symbolic shape inference failed; using ONNX shape inference", error=str(exc))
-            quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
-        model = onnx.load(str(prepared))
-        _name_nodes(model)
-        onnx.save(model, str(prepared))
-        trunk = trunk_node_names(model, skip_depthwise=recipe.skip_depthwise)
+        trunk = trunk_node_names(_prepare(fp32_path, prepared), skip_depthwise=recipe.skip_depthwise)
         if not trunk:
             raise InvalidInput(
                 "the model has no convolutions to quantise; INT8 would not make it faster",
                 hint="export without --int8",
             )
-        # The histogram calibrators print() progress; keep the CLI's stdout ours.
-        with contextlib.redirect_stdout(io.StringIO()):
-            quantize_static(
-                str(prepared),
-                str(out_path),
-                _ImageReader(calibration_images),
-                quant_format=QuantFormat.QOperator,
-                activation_type=QuantType.QUInt8,
-                weight_type=QuantType.QInt8,
-                per_channel=recipe.per_channel,
-                reduce_range=recipe.reduce_range,
-                nodes_to_quantize=trunk,
-                calibrate_method=methods[recipe.calibration],
-            )
+        _quantize_trunk(prepared, out_path, calibration_images, trunk, recipe, calibrate_method)
     quantized = onnx.load(str(out_path))
     qops = sum(1 for n in quantized.graph.node if n.op_type.startswith("QLinear") or n.op_type == "QGemm")
     log.info("quantised model trunk", nodes=len(trunk), quantized_ops=qops, recipe=recipe.as_dict())
