@@ -9,7 +9,7 @@ import Header from "@cloudscape-design/components/header";
 import Input from "@cloudscape-design/components/input";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import { api, setToken } from "../api";
-import { describeError } from "../components/notify";
+import { useSubmit } from "../components/actions";
 
 type Props = { setupRequired: boolean; onLoggedIn: (username: string) => void };
 
@@ -20,8 +20,7 @@ export function LoginPage({ setupRequired, onLoggedIn }: Props) {
   const [username, setUsername] = useState(setupRequired ? "admin" : "");
   const [password, setPassword] = useState("");
   const [confirm, setConfirm] = useState("");
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, failure, setFailure, run } = useSubmit();
 
   const validation = (): string | null => {
     if (!username.trim()) return "Enter a user name.";
@@ -34,21 +33,15 @@ export function LoginPage({ setupRequired, onLoggedIn }: Props) {
   const submit = async () => {
     const problem = validation();
     if (problem) {
-      setError(problem);
+      setFailure(problem);
       return;
     }
-    setBusy(true);
-    setError(null);
-    try {
+    await run(async () => {
       if (setupRequired) await api.setup(username.trim(), password);
       const { access_token } = await api.login(username.trim(), password);
       setToken(access_token);
       onLoggedIn(username.trim());
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -73,7 +66,7 @@ export function LoginPage({ setupRequired, onLoggedIn }: Props) {
               }
             >
               <SpaceBetween size="m">
-                {error && <Alert type="error">{error}</Alert>}
+                {failure && <Alert type="error">{failure}</Alert>}
                 <FormField label="User name" controlId="login-username">
                   <Input controlId="login-username" value={username} autoComplete="username" onChange={({ detail }) => setUsername(detail.value)} />
                 </FormField>

@@ -14,7 +14,9 @@ import SpaceBetween from "@cloudscape-design/components/space-between";
 import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
 import { api, type Model } from "../api";
-import { describeError, useNotify } from "../components/notify";
+import { usePageActions, useSubmit } from "../components/actions";
+import { ConfirmDialog, DialogFooter } from "../components/Dialogs";
+import { useNotify } from "../components/notify";
 import { EmptyState } from "../components/PageTable";
 import { formatBytes, formatNumber, formatTime } from "../format";
 import { useLoader } from "../hooks";
@@ -44,22 +46,15 @@ function InstallModal({ onClose, onInstalled }: { onClose: () => void; onInstall
   const [files, setFiles] = useState<File[]>([]);
   const [url, setUrl] = useState("");
   const [allowPrivate, setAllowPrivate] = useState(false);
-  const [error, setError] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, failure, setFailure, run } = useSubmit();
 
   const install = async () => {
-    if (mode === "file" && !files[0]) return setError("Choose a model package file (.zip or .tar.gz made by `dda package`).");
-    if (mode === "url" && !/^https?:\/\//i.test(url.trim())) return setError("Enter an http(s) URL of a model package.");
-    setBusy(true);
-    setError(null);
-    try {
+    if (mode === "file" && !files[0]) return setFailure("Choose a model package file (.zip or .tar.gz made by `dda package`).");
+    if (mode === "url" && !/^https?:\/\//i.test(url.trim())) return setFailure("Enter an http(s) URL of a model package.");
+    await run(async () => {
       const model = mode === "file" ? await api.installModelFile(files[0]) : await api.installModelUrl(url.trim(), allowPrivate);
       onInstalled(model);
-    } catch (e) {
-      setError(describeError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
@@ -67,14 +62,7 @@ function InstallModal({ onClose, onInstalled }: { onClose: () => void; onInstall
       visible
       onDismiss={onClose}
       header="Install model package"
-      footer={
-        <Box float="right">
-          <SpaceBetween direction="horizontal" size="xs">
-            <Button variant="link" onClick={onClose}>Cancel</Button>
-            <Button variant="primary" loading={busy} onClick={() => void install()} data-testid="model-install-submit">Install</Button>
-          </SpaceBetween>
-        </Box>
-      }
+      footer={<DialogFooter primary="Install" onPrimary={() => void install()} onCancel={onClose} busy={busy} testId="model-install-submit" />}
     >
       <SpaceBetween size="m">
         <Box color="text-body-secondary">The station checks the package's signature and file hashes before it installs anything.</Box>
@@ -119,7 +107,7 @@ function InstallModal({ onClose, onInstalled }: { onClose: () => void; onInstall
             </Checkbox>
           </SpaceBetween>
         )}
-        {error && <Alert type="error" header="Not installed">{error}</Alert>}
+        {failure && <Alert type="error" header="Not installed">{failure}</Alert>}
       </SpaceBetween>
     </Modal>
   );
@@ -132,24 +120,9 @@ export function ModelsPage() {
   const [selected, setSelected] = useState<Model[]>([]);
   const [installing, setInstalling] = useState(false);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const [busy, setBusy] = useState<string | null>(null);
+  const { busy, act } = usePageActions(models.reload);
   const key = (m: Model) => `${m.name}@${m.version}`;
   const current = (models.data ?? []).find((m) => selected[0] && key(m) === key(selected[0]));
-
-  const act = async (label: string, action: () => Promise<unknown>, done: string): Promise<boolean> => {
-    setBusy(label);
-    try {
-      await action();
-      notify.success(done);
-      return true;
-    } catch (e) {
-      notify.error(e, label.toLowerCase());
-      return false;
-    } finally {
-      setBusy(null);
-      void models.reload();
-    }
-  };
 
   return (
     <ContentLayout header={<Header variant="h1" description="Model packages trained and packaged with DDA. A workflow pins one version.">Models</Header>}>
@@ -207,29 +180,17 @@ export function ModelsPage() {
           }}
         />
       )}
-      <Modal
+      <ConfirmDialog
         visible={confirmDelete}
-        onDismiss={() => setConfirmDelete(false)}
         header="Delete model"
-        footer={
-          <Box float="right">
-            <SpaceBetween direction="horizontal" size="xs">
-              <Button variant="link" onClick={() => setConfirmDelete(false)}>Cancel</Button>
-              <Button
-                variant="primary"
-                onClick={() => {
-                  setConfirmDelete(false);
-                  if (current) void act("Delete", () => api.deleteModel(current.name, current.version), `Deleted ${key(current)}.`).then((ok) => ok && setSelected([]));
-                }}
-              >
-                Delete
-              </Button>
-            </SpaceBetween>
-          </Box>
-        }
+        onCancel={() => setConfirmDelete(false)}
+        onConfirm={() => {
+          setConfirmDelete(false);
+          if (current) void act("Delete", () => api.deleteModel(current.name, current.version), `Deleted ${key(current)}.`).then((ok) => ok && setSelected([]));
+        }}
       >
         Delete <b>{current ? key(current) : ""}</b>? Workflows pinned to it must move to another version first.
-      </Modal>
+      </ConfirmDialog>
     </ContentLayout>
   );
 }

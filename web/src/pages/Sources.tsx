@@ -6,7 +6,6 @@ import ColumnLayout from "@cloudscape-design/components/column-layout";
 import Container from "@cloudscape-design/components/container";
 import ContentLayout from "@cloudscape-design/components/content-layout";
 import ExpandableSection from "@cloudscape-design/components/expandable-section";
-import Form from "@cloudscape-design/components/form";
 import FormField from "@cloudscape-design/components/form-field";
 import Header from "@cloudscape-design/components/header";
 import Input from "@cloudscape-design/components/input";
@@ -18,7 +17,9 @@ import AttributeEditor from "@cloudscape-design/components/attribute-editor";
 import Select from "@cloudscape-design/components/select";
 import { api, type Capture, type ImageSource, type ImageSourceInput, type PipelineStep, type PluginInfo } from "../api";
 import { AuthImage } from "../components/AuthImage";
-import { describeError, useNotify } from "../components/notify";
+import { useSubmit } from "../components/actions";
+import { ConfirmDialog, EditDialog } from "../components/Dialogs";
+import { useNotify } from "../components/notify";
 import { EmptyState } from "../components/PageTable";
 import { PluginEditor } from "../components/SchemaForm";
 import { formatTime } from "../format";
@@ -148,8 +149,7 @@ function SourceModal({ plugins, editing, onClose, onSaved }: { plugins: PluginIn
   const [state, setState] = useState(editing);
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [camErrors, setCamErrors] = useState<Record<string, string>>({});
-  const [failure, setFailure] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, failure, run } = useSubmit();
   const notify = useNotify();
 
   const save = async () => {
@@ -160,55 +160,31 @@ function SourceModal({ plugins, editing, onClose, onSaved }: { plugins: PluginIn
     setCamErrors(cameraProblems);
     if (Object.keys(configErrors).length || Object.keys(cameraProblems).length || !state.name.trim()) return;
     const body: ImageSourceInput = { name: state.name.trim(), config, camera: cameraFromForm(state.camera) };
-    setBusy(true);
-    setFailure(null);
-    try {
+    await run(async () => {
       if (state.id) await api.updateSource(state.id, body);
       else await api.createSource(body);
       notify.success(`Image source "${body.name}" saved.`);
       onSaved();
-    } catch (e) {
-      setFailure(describeError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
-    <Modal
-      visible
-      size="large"
-      onDismiss={onClose}
-      header={state.id ? `Edit image source` : "Add image source"}
-      footer={
-        <Box float="right">
-          <SpaceBetween direction="horizontal" size="xs">
-            <Button variant="link" onClick={onClose}>Cancel</Button>
-            <Button variant="primary" loading={busy} onClick={() => void save()} data-testid="source-save">Save</Button>
-          </SpaceBetween>
-        </Box>
-      }
-    >
-      <Form>
-        <SpaceBetween size="m">
-          {failure && <Alert type="error" header="Not saved">{failure}</Alert>}
-          <FormField label="Name" errorText={errors.name} controlId="source-name">
-            <Input controlId="source-name" value={state.name} onChange={({ detail }) => setState({ ...state, name: detail.value })} placeholder="line-1-camera" />
-          </FormField>
-          <PluginEditor
-            plugins={plugins}
-            draft={state.draft}
-            errors={errors}
-            idPrefix="source"
-            typeLabel="Source type"
-            onChange={(draft) => setState({ ...state, draft })}
-          />
-          <ExpandableSection headerText="Camera settings" variant="footer" defaultExpanded={Boolean(state.id)}>
-            <CameraFields value={state.camera} errors={camErrors} onChange={(camera) => setState({ ...state, camera })} />
-          </ExpandableSection>
-        </SpaceBetween>
-      </Form>
-    </Modal>
+    <EditDialog header={state.id ? `Edit image source` : "Add image source"} saveTestId="source-save" busy={busy} failure={failure} onSave={() => void save()} onClose={onClose}>
+      <FormField label="Name" errorText={errors.name} controlId="source-name">
+        <Input controlId="source-name" value={state.name} onChange={({ detail }) => setState({ ...state, name: detail.value })} placeholder="line-1-camera" />
+      </FormField>
+      <PluginEditor
+        plugins={plugins}
+        draft={state.draft}
+        errors={errors}
+        idPrefix="source"
+        typeLabel="Source type"
+        onChange={(draft) => setState({ ...state, draft })}
+      />
+      <ExpandableSection headerText="Camera settings" variant="footer" defaultExpanded={Boolean(state.id)}>
+        <CameraFields value={state.camera} errors={camErrors} onChange={(camera) => setState({ ...state, camera })} />
+      </ExpandableSection>
+    </EditDialog>
   );
 }
 
@@ -394,21 +370,9 @@ export function SourcesPage() {
       )}
       {previewing && <PreviewModal source={previewing} onClose={() => setPreviewing(null)} />}
       {captured && <CaptureModal {...captured} onClose={() => setCaptured(null)} />}
-      <Modal
-        visible={confirmDelete}
-        onDismiss={() => setConfirmDelete(false)}
-        header="Delete image source"
-        footer={
-          <Box float="right">
-            <SpaceBetween direction="horizontal" size="xs">
-              <Button variant="link" onClick={() => setConfirmDelete(false)}>Cancel</Button>
-              <Button variant="primary" onClick={() => void remove()}>Delete</Button>
-            </SpaceBetween>
-          </Box>
-        }
-      >
+      <ConfirmDialog visible={confirmDelete} header="Delete image source" onCancel={() => setConfirmDelete(false)} onConfirm={() => void remove()}>
         Delete <b>{current?.name}</b>? Workflows that use it must be changed or deleted first.
-      </Modal>
+      </ConfirmDialog>
     </ContentLayout>
   );
 }

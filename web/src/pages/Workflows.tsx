@@ -1,21 +1,20 @@
 import { useState } from "react";
 import Alert from "@cloudscape-design/components/alert";
-import Box from "@cloudscape-design/components/box";
 import Button from "@cloudscape-design/components/button";
 import ColumnLayout from "@cloudscape-design/components/column-layout";
 import ContentLayout from "@cloudscape-design/components/content-layout";
-import Form from "@cloudscape-design/components/form";
 import FormField from "@cloudscape-design/components/form-field";
 import Header from "@cloudscape-design/components/header";
 import Input from "@cloudscape-design/components/input";
 import Link from "@cloudscape-design/components/link";
-import Modal from "@cloudscape-design/components/modal";
 import Select from "@cloudscape-design/components/select";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
 import Tabs from "@cloudscape-design/components/tabs";
 import { api, type ImageSource, type Model, type Plugins, type Workflow, type WorkflowInput } from "../api";
-import { describeError, useNotify } from "../components/notify";
+import { usePageActions, useSubmit } from "../components/actions";
+import { ConfirmDialog, EditDialog } from "../components/Dialogs";
+import { useNotify } from "../components/notify";
 import { EmptyState } from "../components/PageTable";
 import { PluginListEditor } from "../components/SchemaForm";
 import { VerdictBadge, WorkflowStateIndicator } from "../components/Verdict";
@@ -67,8 +66,7 @@ function WorkflowModal({ plugins, sources, models, editing, onClose, onSaved }: 
   const [errors, setErrors] = useState<Record<string, string>>({});
   const [triggerErrors, setTriggerErrors] = useState<Record<string, string>[]>([]);
   const [outputErrors, setOutputErrors] = useState<Record<string, string>[]>([]);
-  const [failure, setFailure] = useState<string | null>(null);
-  const [busy, setBusy] = useState(false);
+  const { busy, failure, run } = useSubmit();
 
   const modelNames = [...new Set(models.map((m) => m.name))];
   const versions = models.filter((m) => m.name === state.modelName).map((m) => m.version);
@@ -97,119 +95,94 @@ function WorkflowModal({ plugins, sources, models, editing, onClose, onSaved }: 
       triggers: triggers.map((t) => t.config),
       outputs: outputs.map((o) => o.config),
     };
-    setBusy(true);
-    setFailure(null);
-    try {
+    await run(async () => {
       if (state.id) await api.updateWorkflow(state.id, body);
       else await api.createWorkflow(body);
       notify.success(`Workflow "${body.name}" saved.`);
       onSaved();
-    } catch (e) {
-      setFailure(describeError(e));
-    } finally {
-      setBusy(false);
-    }
+    });
   };
 
   return (
-    <Modal
-      visible
-      size="large"
-      onDismiss={onClose}
-      header={state.id ? "Edit workflow" : "Create workflow"}
-      footer={
-        <Box float="right">
-          <SpaceBetween direction="horizontal" size="xs">
-            <Button variant="link" onClick={onClose}>Cancel</Button>
-            <Button variant="primary" loading={busy} onClick={() => void save()} data-testid="workflow-save">Save</Button>
-          </SpaceBetween>
-        </Box>
-      }
-    >
-      <Form>
-        <SpaceBetween size="m">
-          {failure && <Alert type="error" header="Not saved">{failure}</Alert>}
-          <FormField label="Name" errorText={errors.name} controlId="workflow-name">
-            <Input controlId="workflow-name" value={state.name} placeholder="cookies-inspection" onChange={({ detail }) => setState({ ...state, name: detail.value })} />
-          </FormField>
-          <FormField label="Image source" errorText={errors.source} controlId="workflow-source">
-            <Select
-              controlId="workflow-source"
-              selectedOption={sourceOptions.find((o) => o.value === state.sourceId) ?? null}
-              options={sourceOptions}
-              placeholder="Choose an image source"
-              empty="No image sources yet"
-              onChange={({ detail }) => setState({ ...state, sourceId: detail.selectedOption.value ?? "" })}
-            />
-          </FormField>
-          <ColumnLayout columns={2}>
-            <FormField label="Model" errorText={errors.model} controlId="workflow-model">
-              <Select
-                controlId="workflow-model"
-                selectedOption={modelOptions.find((o) => o.value === state.modelName) ?? null}
-                options={modelOptions}
-                placeholder="Choose a model"
-                empty="No models installed"
-                onChange={({ detail }) => {
-                  const name = detail.selectedOption.value ?? "";
-                  const first = models.find((m) => m.name === name)?.version ?? "";
-                  setState({ ...state, modelName: name, modelVersion: first });
-                }}
-              />
-            </FormField>
-            <FormField label="Version" description="The workflow stays on this version until you change it." errorText={errors.version} controlId="workflow-version">
-              <Select
-                controlId="workflow-version"
-                selectedOption={versionOptions.find((o) => o.value === state.modelVersion) ?? null}
-                options={versionOptions}
-                placeholder="Choose a version"
-                onChange={({ detail }) => setState({ ...state, modelVersion: detail.selectedOption.value ?? "" })}
-              />
-            </FormField>
-          </ColumnLayout>
-          <Tabs
-            tabs={[
-              {
-                id: "triggers",
-                label: `Triggers (${state.triggers.length})`,
-                content: (
-                  <PluginListEditor
-                    title="Trigger"
-                    addLabel="Add trigger"
-                    plugins={plugins.triggers}
-                    drafts={state.triggers}
-                    errors={triggerErrors}
-                    idPrefix="trigger"
-                    onChange={(triggers) => setState({ ...state, triggers })}
-                  />
-                ),
-              },
-              {
-                id: "outputs",
-                label: `Outputs (${state.outputs.length})`,
-                content: (
-                  <PluginListEditor
-                    title="Output"
-                    addLabel="Add output"
-                    plugins={plugins.outputs}
-                    drafts={state.outputs}
-                    errors={outputErrors}
-                    idPrefix="output"
-                    onChange={(outputs) => setState({ ...state, outputs })}
-                  />
-                ),
-              },
-            ]}
+    <EditDialog header={state.id ? "Edit workflow" : "Create workflow"} saveTestId="workflow-save" busy={busy} failure={failure} onSave={() => void save()} onClose={onClose}>
+      <FormField label="Name" errorText={errors.name} controlId="workflow-name">
+        <Input controlId="workflow-name" value={state.name} placeholder="cookies-inspection" onChange={({ detail }) => setState({ ...state, name: detail.value })} />
+      </FormField>
+      <FormField label="Image source" errorText={errors.source} controlId="workflow-source">
+        <Select
+          controlId="workflow-source"
+          selectedOption={sourceOptions.find((o) => o.value === state.sourceId) ?? null}
+          options={sourceOptions}
+          placeholder="Choose an image source"
+          empty="No image sources yet"
+          onChange={({ detail }) => setState({ ...state, sourceId: detail.selectedOption.value ?? "" })}
+        />
+      </FormField>
+      <ColumnLayout columns={2}>
+        <FormField label="Model" errorText={errors.model} controlId="workflow-model">
+          <Select
+            controlId="workflow-model"
+            selectedOption={modelOptions.find((o) => o.value === state.modelName) ?? null}
+            options={modelOptions}
+            placeholder="Choose a model"
+            empty="No models installed"
+            onChange={({ detail }) => {
+              const name = detail.selectedOption.value ?? "";
+              const first = models.find((m) => m.name === name)?.version ?? "";
+              setState({ ...state, modelName: name, modelVersion: first });
+            }}
           />
-        </SpaceBetween>
-      </Form>
-    </Modal>
+        </FormField>
+        <FormField label="Version" description="The workflow stays on this version until you change it." errorText={errors.version} controlId="workflow-version">
+          <Select
+            controlId="workflow-version"
+            selectedOption={versionOptions.find((o) => o.value === state.modelVersion) ?? null}
+            options={versionOptions}
+            placeholder="Choose a version"
+            onChange={({ detail }) => setState({ ...state, modelVersion: detail.selectedOption.value ?? "" })}
+          />
+        </FormField>
+      </ColumnLayout>
+      <Tabs
+        tabs={[
+          {
+            id: "triggers",
+            label: `Triggers (${state.triggers.length})`,
+            content: (
+              <PluginListEditor
+                title="Trigger"
+                addLabel="Add trigger"
+                plugins={plugins.triggers}
+                drafts={state.triggers}
+                errors={triggerErrors}
+                idPrefix="trigger"
+                onChange={(triggers) => setState({ ...state, triggers })}
+              />
+            ),
+          },
+          {
+            id: "outputs",
+            label: `Outputs (${state.outputs.length})`,
+            content: (
+              <PluginListEditor
+                title="Output"
+                addLabel="Add output"
+                plugins={plugins.outputs}
+                drafts={state.outputs}
+                errors={outputErrors}
+                idPrefix="output"
+                onChange={(outputs) => setState({ ...state, outputs })}
+              />
+            ),
+          },
+        ]}
+      />
+    </EditDialog>
   );
 }
 
 /** Workflows: source + pinned model + triggers + outputs; run once, start, stop. */
 export function WorkflowsPage() {
-  const notify = useNotify();
   const plugins = useLoader(() => api.plugins(), []);
   const sources = useLoader(() => api.listSources(), []);
   const models = useLoader(() => api.listModels(), []);
@@ -217,25 +190,11 @@ export function WorkflowsPage() {
   const [selected, setSelected] = useState<Workflow[]>([]);
   const [editing, setEditing] = useState<Editing | null>(null);
   const [confirmDelete, setConfirmDelete] = useState(false);
-  const [busy, setBusy] = useState<string | null>(null);
+  const { busy, act } = usePageActions(workflows.reload);
   const list = workflows.data ?? [];
   const current = list.find((w) => w.id === selected[0]?.id);
   const sourceNames = Object.fromEntries((sources.data ?? []).map((s) => [s.id, s.name]));
 
-  const act = async (label: string, action: () => Promise<unknown>, done: string): Promise<boolean> => {
-    setBusy(label);
-    try {
-      await action();
-      notify.success(done);
-      return true;
-    } catch (e) {
-      notify.error(e, label.toLowerCase());
-      return false;
-    } finally {
-      setBusy(null);
-      void workflows.reload();
-    }
-  };
   const openEditor = (workflow?: Workflow) => {
     if (!plugins.data) return;
     void sources.reload();
@@ -317,29 +276,17 @@ export function WorkflowsPage() {
           }}
         />
       )}
-      <Modal
+      <ConfirmDialog
         visible={confirmDelete}
-        onDismiss={() => setConfirmDelete(false)}
         header="Delete workflow"
-        footer={
-          <Box float="right">
-            <SpaceBetween direction="horizontal" size="xs">
-              <Button variant="link" onClick={() => setConfirmDelete(false)}>Cancel</Button>
-              <Button
-                variant="primary"
-                onClick={() => {
-                  setConfirmDelete(false);
-                  if (current) void act("Delete", () => api.deleteWorkflow(current.id), `Deleted "${current.name}".`).then((ok) => ok && setSelected([]));
-                }}
-              >
-                Delete
-              </Button>
-            </SpaceBetween>
-          </Box>
-        }
+        onCancel={() => setConfirmDelete(false)}
+        onConfirm={() => {
+          setConfirmDelete(false);
+          if (current) void act("Delete", () => api.deleteWorkflow(current.id), `Deleted "${current.name}".`).then((ok) => ok && setSelected([]));
+        }}
       >
         Delete <b>{current?.name}</b>? Its stored results stay in History.
-      </Modal>
+      </ConfirmDialog>
     </ContentLayout>
   );
 }
