@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hashlib
 import json
 from enum import StrEnum
 from pathlib import Path
@@ -14,6 +13,7 @@ from rich.table import Table
 
 from dda.cli._common import handle_errors
 from dda.core.errors import InvalidInput
+from dda.core.signing import file_sha256
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
 console = Console(stderr=False)
@@ -42,14 +42,6 @@ MapOption = Annotated[
         help="PREFIX=LOCATION: read files the manifest names under PREFIX from LOCATION (repeatable)",
     ),
 ]
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _load(manifest: Path, maps: list[str] | None, progress: bool) -> Any:
@@ -157,7 +149,7 @@ def train(
     dataset = _load(manifest, maps, progress)
     typer.echo(f"training {chosen} on {len(dataset)} images {dataset.count_by_label()}", err=True)
     result = train_model(
-        dataset, chosen, out, options=options, progress=progress, dataset_id=_sha256(manifest)
+        dataset, chosen, out, options=options, progress=progress, dataset_id=file_sha256(manifest)
     )
     console.print(
         metrics_table(result.metrics, f"{chosen} model — validation ({result.config['split']['val']} images)")
@@ -186,7 +178,7 @@ def evaluate(
     trained = load_artifact(model)
     dataset = _load(manifest, maps, progress)
     metrics = evaluate_model(trained, dataset, progress=progress)
-    metrics.update(model=str(model), manifest=str(manifest), dataset_id=_sha256(manifest))
+    metrics.update(model=str(model), manifest=str(manifest), dataset_id=file_sha256(manifest))
     metrics["verdict_rule"] = (
         trained.config.get("verdict_rule") if trained.model_type == "segmentation" else None
     )

@@ -378,6 +378,11 @@ def _walk_files(root: Path, patterns: Sequence[str]) -> list[tuple[str, Path]]:
     return found
 
 
+def file_sha256(path: Path) -> str:
+    """Hex sha256 of a file's bytes, read in 1 MiB chunks (the digest the manifests list)."""
+    return _hash_file(path)[0]
+
+
 def _hash_file(path: Path) -> tuple[str, int]:
     digest = hashlib.sha256()
     size = 0

@@ -8,13 +8,13 @@ sha256 before it is loaded.
 
 from __future__ import annotations
 
-import hashlib
 import os
 import warnings
 from pathlib import Path
 
 from dda.core.errors import InvalidInput, NotFound
 from dda.core.settings import Settings, get_settings
+from dda.core.signing import file_sha256
 
 # Full sha256 of the official torchvision ImageNet checkpoints (the file names carry its prefix).
 KNOWN_WEIGHTS: dict[str, tuple[str, str]] = {
@@ -40,16 +40,8 @@ def _candidate_dirs(settings: Settings) -> list[Path]:
     return dirs
 
 
-def sha256_file(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
-
-
 def verify_weights(path: Path, expected: str) -> None:
-    actual = sha256_file(path)
+    actual = file_sha256(path)
     if not actual.startswith(expected):
         raise InvalidInput(
             f"weights file {path} has sha256 {actual[:16]}…, expected {expected[:16]}…",

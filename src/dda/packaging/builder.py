@@ -12,7 +12,6 @@ Package layout for model name ``<m>``::
 
 from __future__ import annotations
 
-import hashlib
 import os
 import shutil
 import tempfile
@@ -23,7 +22,7 @@ from typing import Any
 import dda
 from dda.core.errors import Conflict, InvalidInput, NotFound
 from dda.core.logging import get_logger
-from dda.core.signing import PrivateKeyLike, load_private_key, sign_directory
+from dda.core.signing import PrivateKeyLike, file_sha256, load_private_key, sign_directory
 from dda.packaging.exported import ExportInfo, read_export
 from dda.packaging.manifest import MANIFEST_FILE, PackageManifest, TritonLayout
 from dda.packaging.triton import VERSION_DIR, ModelNames, repository_configs
@@ -33,14 +32,6 @@ from dda.runtime import postprocess as postprocess_module
 log = get_logger(__name__)
 
 POSTPROCESS_COPY = "dda_postprocess.py"
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def _export_info(exported: Path, config: Mapping[str, Any] | None) -> tuple[Path, ExportInfo]:
@@ -160,7 +151,7 @@ def _write_tree(staging: Path, source_dir: Path, info: ExportInfo, manifest: Pac
 
 def _hash_tree(root: Path) -> dict[str, str]:
     return {
-        path.relative_to(root).as_posix(): _sha256(path)
+        path.relative_to(root).as_posix(): file_sha256(path)
         for path in sorted(root.rglob("*"))
         if path.is_file() and path.name != MANIFEST_FILE
     }

@@ -6,7 +6,6 @@ here an image is only checked and made a contiguous uint8 [H, W, 3] array.
 
 from __future__ import annotations
 
-import hashlib
 import time
 from collections.abc import Sequence
 from pathlib import Path
@@ -15,6 +14,7 @@ from types import TracebackType
 import numpy as np
 
 from dda.core.errors import InvalidInput, Unavailable
+from dda.core.signing import file_sha256
 from dda.packaging.manifest import PackageManifest, read_manifest
 from dda.runtime.backends import BackendOptions, available_backends, create_backend
 from dda.runtime.postprocess import PostProcessConfig, post_process
@@ -22,14 +22,6 @@ from dda.runtime.types import InferenceBackend, Prediction
 
 MIN_SIDE = 8
 MAX_SIDE = 16384
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for chunk in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
 
 
 def prepare_image(image: np.ndarray) -> np.ndarray:
@@ -123,7 +115,7 @@ def _check_model_hashes(package_dir: Path, manifest: PackageManifest) -> None:
         if not rel.startswith(model_dir):
             continue
         path = package_dir / rel
-        if not path.is_file() or _sha256(path) != expected:
+        if not path.is_file() or file_sha256(path) != expected:
             raise InvalidInput(
                 f"{rel} in {package_dir} is missing or does not match its sha256 in the manifest",
                 hint="the package is corrupted or was modified: reinstall it",

@@ -12,7 +12,6 @@ A refused export leaves ``out_dir/parity_report.json`` (and nothing else) behind
 
 from __future__ import annotations
 
-import hashlib
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
@@ -27,6 +26,7 @@ from torch import nn
 import dda
 from dda.core.errors import InvalidInput
 from dda.core.logging import get_logger
+from dda.core.signing import file_sha256
 from dda.ml.export.images import ImageSet, synthetic_image_set
 from dda.ml.export.jetson import BUILD_SCRIPT, ENGINE_FILE, EngineProfile, write_build_script
 from dda.ml.export.onnx_export import (
@@ -74,10 +74,6 @@ def torch_runner(module: nn.Module, model_type: str) -> Callable[[np.ndarray], d
         return {name: t.detach().cpu().numpy() for name, t in zip(names, outputs, strict=True)}
 
     return run
-
-
-def _sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 def _check_request(target: str, int8: bool, calibration: ImageSet | None) -> None:
@@ -197,7 +193,7 @@ def _build(
     cand = _Candidate(["model.onnx"], "model.onnx", "onnx", "onnxruntime", exporter=exporter)
     report = _gate(module, config, staging, cand, golden, target, "fp32", thresholds)
     if target == "jetson":
-        write_build_script(staging, _sha256(fp32), engine_profile)
+        write_build_script(staging, file_sha256(fp32), engine_profile)
         cand.files.append(BUILD_SCRIPT)
         report.notes.append(
             "parity measured with ONNX Runtime (CPU) on model.onnx; the TensorRT engine is "
