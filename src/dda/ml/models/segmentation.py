@@ -8,6 +8,8 @@ defect the decoder found also raises the image-level score.
 
 from __future__ import annotations
 
+import math
+
 import torch
 import torch.nn.functional as F
 from torch import Tensor, nn
@@ -16,6 +18,7 @@ from dda.ml.backbones import Backbone, create_backbone
 from dda.ml.models.classification import pooled_features
 
 DECODER_CHANNELS = 64
+DEFECT_PRIOR = 0.01  # initial defect probability of every pixel (see SegmentationModel._init_prior)
 
 
 class _ConvBNReLU(nn.Sequential):
@@ -45,8 +48,18 @@ class SegmentationModel(nn.Module):
         self.lateral = nn.ModuleList(_ConvBNReLU(c, decoder_channels, 1) for c in backbone.stage_channels)
         self.smooth = _ConvBNReLU(decoder_channels, decoder_channels, 3)
         self.mask_head = nn.Conv2d(decoder_channels, num_mask_classes, 1)
+        self._init_prior(num_mask_classes)
         image_features = 2 * backbone.stage_channels[-1] + decoder_channels
         self.image_head = nn.Sequential(nn.Dropout(dropout), nn.Linear(image_features, num_image_classes))
+
+    def _init_prior(self, num_mask_classes: int) -> None:
+        """Start every pixel at P(defect) = ``DEFECT_PRIOR`` instead of a uniform softmax. Defect
+        pixels are rare, and a uniform start (P(background) = 1/K, so an anomaly map of 0.75 with
+        three defect classes) flags every pixel of every image until many steps have pushed the
+        background up, more steps than a few dozen images give (the focal-loss paper's prior)."""
+        bias = torch.zeros(num_mask_classes)
+        bias[0] = math.log((1.0 - DEFECT_PRIOR) * (num_mask_classes - 1) / DEFECT_PRIOR)
+        self.mask_head.bias = nn.Parameter(bias)
 
     def forward(self, x: Tensor) -> tuple[Tensor, Tensor]:
         feats = self.backbone.forward_features(x)

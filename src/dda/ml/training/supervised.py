@@ -3,8 +3,10 @@
 Fine-tuning recipe for small datasets on a CPU: the pretrained backbone keeps its ImageNet
 BatchNorm statistics (batches of a few images would only add noise to them), learns at a tenth of
 the heads' rate, and is frozen for the first epoch so that the freshly initialised heads do not
-send large gradients into it. AdamW with a per-step cosine schedule (short linear warm-up), and
-early stopping on validation quality: F1 at the default threshold, then AUROC, then loss.
+send large gradients into it. BatchNorm layers that do train (the segmentation decoder's) get
+exact statistics over the training images after every epoch (:mod:`dda.ml.training.batchnorm`),
+so validation judges the model the station will run. AdamW with a per-step cosine schedule (short
+linear warm-up), and early stopping on validation quality: F1 at the default threshold, then AUROC, then loss.
 """
 
 from __future__ import annotations
@@ -27,6 +29,7 @@ from dda.ml.augment import AugmentConfig
 from dda.ml.backbones import MobileNetV2, ResNet18
 from dda.ml.data import DefectImageDataset
 from dda.ml.models import build_classification_model, build_segmentation_model
+from dda.ml.training.batchnorm import RECALIBRATION_BATCH, recalibrate_batchnorm, training_batchnorms
 from dda.ml.training.checkpoint import read_checkpoint, save_checkpoint
 from dda.ml.training.evaluate import DEFAULT_THRESHOLD, collect_outputs
 from dda.ml.training.losses import SupervisedLoss, balanced_class_weights, pixel_class_weights
@@ -308,6 +311,9 @@ class SupervisedRun:
 
     def _run_epoch(self, epoch: int, bar: Any) -> str | None:
         train_loss = self._train_epoch(epoch)
+        # Evaluation and the saved model use running BatchNorm statistics: make them exact first.
+        images = (batch[0] for batch in self.train_data.batches(RECALIBRATION_BATCH))  # no augmentation
+        recalibrate_batchnorm(self.model, training_batchnorms(self.model), images)
         record = self._validate(epoch, train_loss)
         self.state.history.append(record)
         self.state.epoch = epoch
