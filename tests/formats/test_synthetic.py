@@ -134,3 +134,20 @@ def test_every_product_lists_its_defects() -> None:
     assert set(PRODUCT_DEFECTS) == set(SyntheticProduct)
     assert product_mask_classes("cookie") == ["background", "crack", "spot", "missing"]
     assert "scratch" in product_mask_classes(SyntheticProduct.METAL)
+
+
+@pytest.mark.parametrize("painter", [paint_crack, paint_spot])
+def test_defects_keep_their_share_of_the_frame_at_any_resolution(painter: object) -> None:
+    """A defect is sized to the image, so it is as visible at a model's ~200-pixel input whether
+    the camera takes 144 or 576 rows."""
+    shares = {}
+    for rows in (144, 576):
+        shape = (rows, rows * 4 // 3)
+        areas = []
+        for seed in range(4):
+            rng = np.random.default_rng(seed)
+            scene = cookie_scene(rng, shape)
+            mask = painter(rng, scene, composite(scene))  # type: ignore[operator]
+            areas.append(int(mask.sum()) / (shape[0] * shape[1]))
+        shares[rows] = float(np.mean(areas))
+    assert 0.6 < shares[144] / shares[576] < 1.6

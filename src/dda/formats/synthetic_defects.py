@@ -16,6 +16,7 @@ from dda.formats.synthetic_shapes import (
     Mask,
     Point,
     blob_points,
+    blur,
     mix,
     polygon_mask,
     polyline_mask,
@@ -24,6 +25,7 @@ from dda.formats.synthetic_shapes import (
 )
 
 MIN_DEFECT_FRACTION = 0.0006  # of the image area; smaller draws are retried
+SPOT_EDGE = 0.12  # blend weight below which a spot's soft rim leaves the pixel unchanged
 
 
 def solid(scene: Scene) -> Mask:
@@ -62,8 +64,8 @@ def cut_missing(rng: np.random.Generator, scene: Scene) -> Mask:
     if scene.shadow > 0:  # a product with an outline: bite into it from the edge
         at = _pick(rng, _edge(scene))
         away = math.atan2(at[1] - scene.center[1], at[0] - scene.center[0])
-        reach = scene.radius * rng.uniform(0.16, 0.3)
-        push = reach * rng.uniform(0.05, 0.5)
+        reach = scene.radius * rng.uniform(0.2, 0.34)  # a bite a camera on the line can see
+        push = reach * rng.uniform(0.0, 0.35)
         center = (at[0] + push * math.cos(away), at[1] + push * math.sin(away))
         outline = blob_points(rng, center, reach, roughness=0.22)
     else:  # a surface: a hole through it
@@ -75,7 +77,12 @@ def cut_missing(rng: np.random.Generator, scene: Scene) -> Mask:
 
 
 def paint_crack(rng: np.random.Generator, scene: Scene, image: Field) -> Mask:
-    """A jagged dark fissure, often from the edge inwards, sometimes branching."""
+    """A jagged dark fissure, often from the edge inwards, sometimes branching.
+
+    About 1.2-2.2 % of the image's short side wide (7-13 pixels at 576 rows), like the gaps of
+    real broken cookies, so it stays two to four pixels wide at a model's ~200-pixel input. The
+    gap is darkest along its middle, as a split shows shadow rather than a drawn line.
+    """
     size = min(scene.shape)
     from_edge = scene.shadow > 0 and rng.random() < 0.7
     start = _pick(rng, _edge(scene) if from_edge else _inner(scene))
@@ -85,7 +92,7 @@ def paint_crack(rng: np.random.Generator, scene: Scene, image: Field) -> Mask:
         else rng.uniform(0, 2 * math.pi)
     )
     heading += rng.normal(0, 0.35)
-    length = scene.radius * rng.uniform(0.45, 0.95)
+    length = scene.radius * rng.uniform(0.5, 0.95)
     step = max(2.0, size / 80)
     main = random_walk(rng, start, heading, length, step, 0.35)
     lines = [main]
@@ -101,20 +108,31 @@ def paint_crack(rng: np.random.Generator, scene: Scene, image: Field) -> Mask:
                 0.4,
             )
         )
-    width = max(1, round(size / 128 * rng.uniform(1.0, 2.0)))
+    width = max(1, round(size * rng.uniform(0.012, 0.022)))
     mask = polyline_mask(scene.shape, lines, width) & solid(scene)
-    image[mask] *= np.float32(rng.uniform(*scene.crack_darkness))
+    core = polyline_mask(scene.shape, lines, max(1, width // 2)) & mask
+    darkness = np.float32(rng.uniform(*scene.crack_darkness))
+    image[mask] *= darkness
+    image[core] *= np.float32(0.75)
     return mask
 
 
 def paint_spot(rng: np.random.Generator, scene: Scene, image: Field) -> Mask:
-    """A stain / burn / corrosion blob that keeps some of the texture under it."""
+    """A stain / burn / corrosion blob that keeps some of the texture under it.
+
+    Larger than a cookie's chocolate chips (5-8.5 % of the short side in radius, chips are at most
+    4 %) and soft-edged, dense in the middle and fading out, where a chip is a sharp-edged lump:
+    a model can tell the two apart at its input size, as an inspector can.
+    """
     size = min(scene.shape)
-    outline = blob_points(
-        rng, _pick(rng, _inner(scene)), size * rng.uniform(0.03, 0.075), 0.3, rng.uniform(0.7, 1.4)
-    )
-    mask = polygon_mask(scene.shape, outline) & solid(scene)
-    mix(image, mask, scene.spot_color, float(rng.uniform(0.45, 0.85)))
+    radius = size * rng.uniform(0.05, 0.085)
+    outline = blob_points(rng, _pick(rng, _inner(scene)), radius, 0.3, rng.uniform(0.75, 1.33))
+    blob = polygon_mask(scene.shape, outline).astype(np.float32)
+    weight = blur(blob, max(1.0, radius / 4)) * float(rng.uniform(0.75, 0.95))
+    mask = (weight > SPOT_EDGE) & solid(scene)
+    target = np.asarray(scene.spot_color, dtype=np.float32)
+    amount = weight[mask][:, None]
+    image[mask] = image[mask] * (1.0 - amount) + target * amount
     mottle = 1.0 + 0.12 * value_noise(rng, scene.shape, max(1.5, size / 60))
     image[mask] *= mottle[mask][:, None]
     return mask
