@@ -9,9 +9,9 @@ turned a model whose batch-normalised maps ranked defect pixels well (pixel AURO
 that ranked them backwards in eval mode (0.17), and early stopping kept that model.
 
 :func:`recalibrate_batchnorm` recomputes the running statistics of every BatchNorm layer that
-trains, as the exact average over the training images (no augmentation: evaluation sees none)
-under the current weights. Layers kept frozen in eval mode (the pretrained backbone's, with their
-ImageNet statistics) are left alone.
+trains, as the exact average over training images (up to :data:`RECALIBRATION_IMAGES`, spread
+over the set; no augmentation, as evaluation sees none) under the current weights. Layers kept
+frozen in eval mode (the pretrained backbone's, with their ImageNet statistics) are left alone.
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ from collections.abc import Iterable
 import torch
 from torch import Tensor, nn
 
-# Images per forward pass. The variance comes out as the mean of per-batch variances, which misses
-# the spread between batches; large batches (no gradients are kept, so memory allows) keep that
-# small, and a set of up to this many images gets its exact statistics.
-RECALIBRATION_BATCH = 32
+# Training images the statistics are taken over, in one forward pass (no gradients are kept, so
+# memory allows): tens of thousands of positions per channel even at stride 32, so more images
+# would change them little while adding a forward pass over the whole set to every epoch.
+RECALIBRATION_IMAGES = 32
 
 
 def training_batchnorms(model: nn.Module) -> list[nn.modules.batchnorm._BatchNorm]:

@@ -29,7 +29,7 @@ from dda.ml.augment import AugmentConfig
 from dda.ml.backbones import MobileNetV2, ResNet18
 from dda.ml.data import DefectImageDataset
 from dda.ml.models import build_classification_model, build_segmentation_model
-from dda.ml.training.batchnorm import RECALIBRATION_BATCH, recalibrate_batchnorm, training_batchnorms
+from dda.ml.training.batchnorm import RECALIBRATION_IMAGES, recalibrate_batchnorm, training_batchnorms
 from dda.ml.training.checkpoint import read_checkpoint, save_checkpoint
 from dda.ml.training.evaluate import DEFAULT_THRESHOLD, collect_outputs
 from dda.ml.training.losses import SupervisedLoss, balanced_class_weights, pixel_class_weights
@@ -246,6 +246,15 @@ class SupervisedRun:
                 break
         return total / max(count, 1)
 
+    def _recalibrate_batchnorm(self) -> None:
+        layers = training_batchnorms(self.model)
+        if not layers:
+            return
+        count = len(self.train_data)
+        spread = torch.linspace(0, count - 1, min(count, RECALIBRATION_IMAGES)).round().long().tolist()
+        images = torch.stack([self.train_data[i][0] for i in spread])  # normalised, not augmented
+        recalibrate_batchnorm(self.model, layers, [images])
+
     def _validate(self, epoch: int, train_loss: float) -> dict[str, Any]:
         from dda.ml.predict import image_anomaly_scores
 
@@ -312,8 +321,7 @@ class SupervisedRun:
     def _run_epoch(self, epoch: int, bar: Any) -> str | None:
         train_loss = self._train_epoch(epoch)
         # Evaluation and the saved model use running BatchNorm statistics: make them exact first.
-        images = (batch[0] for batch in self.train_data.batches(RECALIBRATION_BATCH))  # no augmentation
-        recalibrate_batchnorm(self.model, training_batchnorms(self.model), images)
+        self._recalibrate_batchnorm()
         record = self._validate(epoch, train_loss)
         self.state.history.append(record)
         self.state.epoch = epoch
