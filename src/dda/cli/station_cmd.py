@@ -97,8 +97,12 @@ def demo(
         str | None, typer.Option(help="Address to listen on (default: settings station.host)")
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: settings station.port, 5000)")] = None,
-    images: Annotated[int, typer.Option(help="Synthetic training images")] = 60,
-    epochs: Annotated[int, typer.Option(help="Training epochs")] = 5,
+    images: Annotated[
+        int | None, typer.Option(min=4, help="Synthetic training images (default: the demo recipe's, 120)")
+    ] = None,
+    epochs: Annotated[
+        int | None, typer.Option(min=1, help="Training epochs (default: the demo recipe's, 15)")
+    ] = None,
     fps: Annotated[float, typer.Option(help="Frame rate of the synthetic camera")] = 5.0,
     serve_station: Annotated[
         bool, typer.Option("--serve/--no-serve", help="Start the station at the end")
