@@ -6,13 +6,15 @@ from __future__ import annotations
 
 import shutil
 import time
+from dataclasses import replace
 from pathlib import Path
 
+import pytest
 from fastapi.testclient import TestClient
 
 from dda.core.settings import Settings
 from dda.station.app import create_app
-from dda.station.demo import MODEL_NAME, MODEL_VERSION, DemoPaths, prepare
+from dda.station.demo import DEMO_RECIPE, MODEL_NAME, MODEL_VERSION, DemoPaths, _dda, prepare
 from tests.station.modelkit import build_signed_archive, signing_keypair
 
 
@@ -40,3 +42,18 @@ def test_demo_reuses_the_last_model_and_runs_a_continuous_workflow(
             time.sleep(0.1)
         client.post(f"/api/v1/workflows/{workflows[0]['id']}/stop", headers=auth)
     assert len(list(demo.root.glob("*.tar.gz"))) == 1
+
+
+@pytest.mark.slow
+def test_the_demo_recipe_command_lines_train_the_recipes_model(tmp_path: Path) -> None:
+    """The recipe's `dda data synth` and `dda train` lines run and give a model of the recipe's
+    type and input size (tiny sizes here; bench/bench_demo_model.py measures the real recipe)."""
+    from dda.ml.artifact import load_artifact
+
+    recipe = replace(DEMO_RECIPE, images=8, epochs=1, photo_size=(64, 96), input_size=(64, 96))
+    _dda(*recipe.synth_args(tmp_path / "data"))
+    _dda(*recipe.train_args(tmp_path / "data" / "groundtruth.manifest", tmp_path / "model.tar.gz"))
+    config = load_artifact(tmp_path / "model.tar.gz").config
+    assert config["model_type"] == DEMO_RECIPE.model_type == "segmentation"
+    assert config["input_size"] == [64, 96]
+    assert config["mask_class_names"] == ["background", "crack", "spot", "missing"]
