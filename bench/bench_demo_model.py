@@ -64,8 +64,15 @@ def camera_frames(count: int, seed: int) -> tuple[list[np.ndarray], np.ndarray]:
     from dda.station.demo import CAMERA_DEFECT_RATE, CAMERA_HEIGHT, CAMERA_WIDTH
     from dda.station.plugins.sources.synthetic import SyntheticSource, SyntheticSourceConfig
 
-    config = dict(width=CAMERA_WIDTH, height=CAMERA_HEIGHT, defect_rate=CAMERA_DEFECT_RATE, fps=0, seed=seed)
-    source = SyntheticSource(SyntheticSourceConfig(**config))
+    config = SyntheticSourceConfig(
+        product="cookie",
+        width=CAMERA_WIDTH,
+        height=CAMERA_HEIGHT,
+        defect_rate=CAMERA_DEFECT_RATE,
+        fps=0,
+        seed=seed,
+    )
+    source = SyntheticSource(config)
     source.open()
     frames = [source.grab(timeout_s=10.0) for _ in range(count)]
     source.close()
