@@ -41,6 +41,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_runtime.py
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_quality.py
+	$(BIN)/python bench/bench_demo_model.py
 	$(BIN)/dda demo --no-serve
 	$(BIN)/python bench/bench_station.py
 
