@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import contextlib
 import shutil
-import socket
 import subprocess
 import sys
 import time
@@ -23,15 +22,10 @@ import pytest
 from pydantic import SecretStr
 
 from dda.core.settings import S3Settings
+from tests.procs import free_port, stop_process
 
 POSTGRES_ADMIN_URL = "postgresql+psycopg://postgres@127.0.0.1:5432/test"
 SERVER_START_TIMEOUT_S = 60.0
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
 
 
 def _moto_server_command() -> list[str]:
@@ -73,12 +67,7 @@ def moto_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
         _wait_until_answering(endpoint + "/", process, log)
         yield endpoint
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=10)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=10)
+        stop_process(process, timeout_s=10)
 
 
 @pytest.fixture(scope="session")

@@ -10,7 +10,6 @@ and see the verdict on the Live page.
 from __future__ import annotations
 
 import os
-import socket
 import subprocess
 import sys
 import time
@@ -22,6 +21,7 @@ import pytest
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import REPO_ROOT
+from tests.procs import free_port, stop_process
 
 CHROMIUM = Path("/usr/bin/chromium")
 WEB_DIST = REPO_ROOT / "web" / "dist"
@@ -51,13 +51,6 @@ pytestmark = [
 ]
 
 
-def _free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def _dda_command() -> list[str]:
     script = Path(sys.executable).with_name("dda")
     return [str(script)] if script.exists() else [sys.executable, "-m", "dda.cli.main"]
@@ -85,7 +78,7 @@ def station_env(isolated_settings: Path) -> dict[str, str]:
         "DDA_DATA_DIR": str(isolated_settings),
         "DDA_ENV": "test",
         "DDA_STATION__HOST": "127.0.0.1",
-        "DDA_STATION__PORT": str(_free_port()),
+        "DDA_STATION__PORT": str(free_port()),
     }
 
 
@@ -106,12 +99,7 @@ def station(station_env: dict[str, str], model_package: Path, tmp_path: Path) ->
         _wait_until_up(base_url, process, log_path)
         yield base_url
     finally:
-        process.terminate()
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait()
+        stop_process(process, timeout_s=20)
 
 
 def _train_and_package(work: Path, private_key: bytes) -> Path:
