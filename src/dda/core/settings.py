@@ -51,11 +51,22 @@ class StationSettings(BaseModel):
 
 
 class PortalSettings(BaseModel):
-    """The portal."""
+    """The portal (REST API for use cases, data, jobs, registry, devices and deployments)."""
 
     host: str = "127.0.0.1"
-    port: int = Field(default=8080, ge=1, le=65535)
+    port: int = Field(default=8000, ge=1, le=65535)
     database_url: str | None = None  # default: SQLite file in <data_dir>/portal/portal.db
+    # Where use cases keep their data by default: a prefix of this store (file:// or s3://).
+    object_store_url: str | None = None  # default: file://<data_dir>/portal/objects
+    # Shared state of several API processes (login throttling, rate limits). None: in-process.
+    redis_url: str | None = None
+    public_url: str | None = None  # how browsers and stations reach the portal (links, enrollment)
+    access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
+    refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=300)
+    jwt_issuer: str = "dda-portal"
+    # Client addresses of reverse proxies whose X-Forwarded-For is believed (exact IPs or CIDRs).
+    trusted_proxies: list[str] = Field(default_factory=list)
+    max_upload_mb: int = Field(default=200, ge=1)
 
 
 class Settings(BaseSettings):
@@ -130,8 +141,16 @@ class Settings(BaseSettings):
         return self.station.database_url or f"sqlite:///{self.station_dir / 'station.db'}"
 
     @property
+    def portal_dir(self) -> Path:
+        return self.data_dir / "portal"
+
+    @property
     def portal_database_url(self) -> str:
-        return self.portal.database_url or f"sqlite:///{self.data_dir / 'portal' / 'portal.db'}"
+        return self.portal.database_url or f"sqlite:///{self.portal_dir / 'portal.db'}"
+
+    @property
+    def portal_object_store_url(self) -> str:
+        return self.portal.object_store_url or (self.portal_dir / "objects").resolve().as_uri()
 
 
 @lru_cache(maxsize=1)

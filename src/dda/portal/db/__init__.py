@@ -1,0 +1,20 @@
+"""The portal's ORM models. Importing this package registers every table on ``Base.metadata``."""
+
+from dda.portal.db.audit import AuditEvent, AuditHead
+from dda.portal.db.base import Base, new_id
+from dda.portal.db.identity import ApiToken, RefreshToken, RoleAssignment, User
+from dda.portal.db.tenancy import DataLocation, UseCase, UseCaseDataLocation
+
+__all__ = [
+    "ApiToken",
+    "AuditEvent",
+    "AuditHead",
+    "Base",
+    "DataLocation",
+    "RefreshToken",
+    "RoleAssignment",
+    "UseCase",
+    "UseCaseDataLocation",
+    "User",
+    "new_id",
+]

@@ -1,0 +1,66 @@
+"""Where each use case's objects live, and the credentials for other S3 API servers (encrypted at rest).
+
+A use case on the default store gets the prefix ``usecases/<id>/`` of the portal's store; one on
+its own bucket gets that bucket/prefix with its own keys. Either way the store object handed to
+services is rooted there, and every key is validated by core's key rules, so a key such as
+``../other`` or ``/etc/passwd`` cannot reach another tenant's objects.
+"""
+
+from __future__ import annotations
+
+import base64
+
+from cryptography.fernet import Fernet, InvalidToken
+from pydantic import SecretStr
+
+from dda.core.errors import InvalidInput
+from dda.core.settings import S3Settings
+from dda.core.storage import ObjectStore, open_store
+from dda.core.storage.s3 import S3ObjectStore
+from dda.portal.context import Portal
+from dda.portal.db.tenancy import StorageColumns
+
+LAYOUT = ("datasets", "labels", "models", "packages", "results")
+
+
+def _fernet(portal: Portal) -> Fernet:
+    return Fernet(base64.urlsafe_b64encode(portal.derived_key("storage-credentials")))
+
+
+def encrypt_secret(portal: Portal, secret: str) -> str:
+    return _fernet(portal).encrypt(secret.encode()).decode()
+
+
+def decrypt_secret(portal: Portal, token: str) -> str:
+    try:
+        return _fernet(portal).decrypt(token.encode()).decode()
+    except InvalidToken as exc:
+        raise InvalidInput(
+            "stored storage credentials cannot be decrypted with this portal's secret key",
+            hint="DDA_SECRET_KEY changed since they were saved: enter the credentials again",
+        ) from exc
+
+
+def store_for(portal: Portal, owner_kind: str, row: StorageColumns, row_id: str) -> ObjectStore:
+    """The store rooted at a use case's (``owner_kind='usecases'``) or data location's objects."""
+    if row.storage_kind == "s3":
+        if not row.s3_bucket:
+            raise InvalidInput("the storage location names no bucket", hint="edit the location")
+        secret = decrypt_secret(portal, row.s3_secret_encrypted) if row.s3_secret_encrypted else None
+        s3 = S3Settings(
+            endpoint_url=row.s3_endpoint_url,
+            region=row.s3_region or "us-east-1",
+            access_key_id=row.s3_access_key_id,
+            secret_access_key=SecretStr(secret) if secret else None,
+        )
+        return S3ObjectStore(row.s3_bucket, row.storage_prefix, s3=s3, connect_timeout_s=3, max_attempts=2)
+    base = portal.settings.portal_object_store_url.rstrip("/")
+    return open_store(f"{base}/{owner_kind}/{row_id}", portal.settings, create=True)
+
+
+def describe(row: StorageColumns, row_id: str, owner_kind: str) -> str:
+    """A display form of the location (never the credentials)."""
+    if row.storage_kind == "s3":
+        where = f"s3://{row.s3_bucket}/{row.storage_prefix}".rstrip("/")
+        return f"{where} at {row.s3_endpoint_url}" if row.s3_endpoint_url else where
+    return f"default store: {owner_kind}/{row_id}/"
