@@ -29,7 +29,7 @@ from tests.core.conftest import (  # noqa: F401 - fixtures re-exported for porta
     s3_settings,
 )
 
-PASSWORD = "Correct-Horse-9-battery"  # noqa: S105 - meets the policy; test-only
+PASSWORD = "Correct-Horse-9-battery"
 
 
 @dataclass
@@ -85,7 +85,7 @@ def portal_settings(data_dir: Path, database_url: str | None, **portal: object) 
 
 @pytest.fixture
 def make_portal(isolated_settings: Path) -> Iterator[object]:
-    """Factory: ``make_portal(database_url=None, **portal_settings)`` -> PortalHarness (closed at teardown)."""
+    """Factory: ``make_portal(database_url=None, **portal_settings)`` -> PortalHarness (closed after)."""
     clients: list[TestClient] = []
 
     def factory(database_url: str | None = None, **portal: object) -> PortalHarness:
