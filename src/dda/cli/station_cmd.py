@@ -123,5 +123,8 @@ def demo(
 
 
 def register(app: typer.Typer) -> None:
+    from dda.cli.station_fleet_cmd import add_commands
+
+    add_commands(station_app)
     app.add_typer(station_app, name="station")
     app.command("demo")(demo)

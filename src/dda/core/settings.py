@@ -48,6 +48,8 @@ class StationSettings(BaseModel):
     port: int = Field(default=5000, ge=1, le=65535)
     database_url: str | None = None  # default: SQLite file in <data_dir>/station/station.db
     storage_quota_mb: int = Field(default=10_000, ge=1)
+    # Seconds between fleet heartbeats when enrolled (None: what the portal said at enrollment).
+    agent_interval_s: float | None = Field(default=None, gt=0, le=3600)
 
 
 class PortalSettings(BaseModel):

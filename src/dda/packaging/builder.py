@@ -24,6 +24,7 @@ from dda.core.errors import Conflict, InvalidInput, NotFound
 from dda.core.logging import get_logger
 from dda.core.signing import PrivateKeyLike, file_sha256, load_private_key, sign_directory
 from dda.packaging.exported import ExportInfo, read_export
+from dda.packaging.golden import record_golden
 from dda.packaging.manifest import MANIFEST_FILE, PackageManifest, TritonLayout
 from dda.packaging.triton import VERSION_DIR, ModelNames, repository_configs
 from dda.packaging.triton_models import MARSHAL_SOURCE, POST_SOURCE
@@ -188,6 +189,11 @@ def build_package(
         staging.mkdir()
         _write_tree(staging, source_dir, info, _validated(fields))
         manifest = PackageManifest.model_validate({**fields, "files": _hash_tree(staging)})
+        (staging / MANIFEST_FILE).write_bytes(manifest.to_json_bytes())
+        golden = record_golden(staging, manifest.input_size, manifest.precision)
+        if golden is not None:
+            fields = {**fields, "golden": golden}
+            manifest = PackageManifest.model_validate({**fields, "files": _hash_tree(staging)})
         (staging / MANIFEST_FILE).write_bytes(manifest.to_json_bytes())
         sign_directory(staging, key, exclude=manifest.generated_at_install)
         if out_dir.exists():

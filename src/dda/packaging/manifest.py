@@ -75,6 +75,8 @@ class PackageManifest(BaseModel):
     # Files the install step creates on the device (a TensorRT engine): allowed, not hashed.
     generated_at_install: list[str] = Field(default_factory=list)
     files: dict[str, str]  # relative POSIX path -> sha256 hex, every file except manifest + signature
+    # The answer on a fixed image when built (dda.packaging.golden): devices check it after install.
+    golden: dict[str, Any] = Field(default_factory=dict)
     dda_version: str = ""
 
     @field_validator("name")

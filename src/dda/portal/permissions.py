@@ -38,6 +38,7 @@ class Scope(StrEnum):
     SELF = "self"  # any valid login (own profile, own password)
     GLOBAL = "global"  # PortalAdmin only
     USECASE = "usecase"  # decided by the role in the route's use case
+    DEVICE = "device"  # a station's agent, by its signed request (never a user)
 
 
 class Permission(StrEnum):
@@ -76,6 +77,7 @@ class Permission(StrEnum):
     DEPLOYMENT_VIEW = "deployment:view"
     DEPLOYMENT_WRITE = "deployment:write"
     DEPLOYMENT_DELETE = "deployment:delete"
+    DEVICE_AGENT = "device:agent"  # the station's own calls (signed with its device key)
     TOKEN_MANAGE = "token:manage"  # noqa: S105 - a permission name; own API tokens in this use case
 
 
@@ -88,6 +90,7 @@ SCOPES: dict[Permission, Scope] = {
     Permission.SETTINGS_MANAGE: Scope.GLOBAL,
     Permission.AUDIT_VIEW_ALL: Scope.GLOBAL,
     Permission.DATA_LOCATIONS_MANAGE: Scope.GLOBAL,
+    Permission.DEVICE_AGENT: Scope.DEVICE,
 }
 
 
@@ -132,7 +135,7 @@ ROLE_PERMISSIONS: dict[Role, frozenset[Permission]] = {
     Role.OPERATOR: frozenset(_READ | _OPERATIONS),
     Role.DATA_SCIENTIST: frozenset(_READ | _DATA_SCIENCE),
     Role.USECASE_ADMIN: frozenset(_READ | _DATA_SCIENCE | _OPERATIONS | _ADMIN),
-    Role.PORTAL_ADMIN: frozenset(Permission),
+    Role.PORTAL_ADMIN: frozenset(p for p in Permission if p is not Permission.DEVICE_AGENT),
 }
 
 
@@ -141,7 +144,7 @@ def role_allows(role: Role | None, permission: Permission) -> bool:
     scope = scope_of(permission)
     if scope in (Scope.PUBLIC, Scope.SELF):
         return True
-    if role is None:
+    if role is None or scope is Scope.DEVICE:
         return False
     return permission in ROLE_PERMISSIONS[role]
 

@@ -17,6 +17,7 @@ from starlette.concurrency import run_in_threadpool
 import dda
 from dda.core.logging import configure_logging, get_logger
 from dda.core.settings import Settings, get_settings
+from dda.station.agent.worker import Agent
 from dda.station.api import auth, health, kserve, models, plugins, results, sources, workflows
 from dda.station.api.errors import install_error_handlers
 from dda.station.api.web import find_web_dist, mount_web
@@ -65,10 +66,15 @@ def create_app(
             configure_logging(settings.log_level, settings.log_json)
         station = await run_in_threadpool(start_station, settings, loader)
         app.state.station = station
+        agent = Agent.for_station(station, interval_s=settings.station.agent_interval_s)
+        if agent is not None:  # enrolled in a portal's fleet: follow its deployments
+            agent.start()
         log.info("station ready", data_dir=str(settings.station_dir))
         try:
             yield
         finally:
+            if agent is not None:
+                await run_in_threadpool(agent.stop)
             await run_in_threadpool(stop_station, station)
             log.info("station stopped")
 

@@ -59,6 +59,12 @@ def _default_entry(request: Request) -> AuditEntry:
     return AuditEntry(action=str(name), target_id=str(target_id)[:128])
 
 
+def _audited_by_default(path: str) -> bool:
+    """User actions are; stations' telemetry (heartbeats, progress) is not: the agent routes record
+    what matters (enrollment, final deployment outcomes) themselves."""
+    return path.startswith("/api/") and not path.startswith("/api/v1/agent/")
+
+
 def _write(portal: Portal, entries: list[AuditEntry]) -> None:
     with portal.session() as session:
         for entry in entries:
@@ -76,7 +82,7 @@ def install_audit(app: FastAPI) -> None:
         response = await call_next(request)
         response.headers["X-Request-ID"] = request_id
         entries: list[AuditEntry] = getattr(request.state, "audit", None) or []
-        if not entries and request.method in MUTATING and request.url.path.startswith("/api/"):
+        if not entries and request.method in MUTATING and _audited_by_default(request.url.path):
             entries = [_default_entry(request)]
         if entries:
             portal: Portal = request.app.state.portal

@@ -14,6 +14,7 @@ from typing import Annotated, Any
 
 from fastapi import Depends, Request
 from sqlalchemy.orm import Session
+from starlette.concurrency import run_in_threadpool
 
 from dda.core.errors import NotFound, PermissionDenied
 from dda.portal.context import Portal
@@ -136,6 +137,8 @@ def require(permission: Permission) -> Callable[..., Any]:
     """The dependency that declares and enforces ``permission`` on a route."""
     if scope_of(permission) is Scope.PUBLIC:
         return public()
+    if scope_of(permission) is Scope.DEVICE:
+        return device_auth()
 
     def dependency(request: Request, portal: PortalDep) -> Access:
         request.state.permission = permission
@@ -143,6 +146,33 @@ def require(permission: Permission) -> Callable[..., Any]:
         return _decide(request, portal, permission, principal)
 
     setattr(dependency, PERMISSION_ATTRIBUTE, permission)
+    return dependency
+
+
+MAX_AGENT_BODY = 2 * 1024 * 1024
+
+
+def device_auth() -> Callable[..., Any]:
+    """Declares a route for stations' agents: the request must be signed with an enrolled,
+    unrevoked device key (dda.fleet_protocol); users' tokens are not accepted."""
+    from dda.fleet_protocol import SIGNED_HEADERS
+    from dda.portal.services.fleet.agent_auth import authenticate_device
+
+    async def dependency(request: Request, portal: PortalDep) -> str:
+        request.state.permission = Permission.DEVICE_AGENT
+        declared = request.headers.get("content-length")
+        if declared is not None and (not declared.isdigit() or int(declared) > MAX_AGENT_BODY):
+            raise NotAuthenticated("the device request is too large or malformed", hint="send less")
+        body = await request.body()
+        if len(body) > MAX_AGENT_BODY:
+            raise NotAuthenticated("the device request is too large", hint="send less")
+        path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+        headers = {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
+        device_id = await run_in_threadpool(authenticate_device, portal, headers, request.method, path, body)
+        request.state.device_id = device_id
+        return device_id
+
+    setattr(dependency, PERMISSION_ATTRIBUTE, Permission.DEVICE_AGENT)
     return dependency
 
 

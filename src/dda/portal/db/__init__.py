@@ -2,6 +2,14 @@
 
 from dda.portal.db.audit import AuditEvent, AuditHead
 from dda.portal.db.base import Base, new_id
+from dda.portal.db.fleet import (
+    Deployment,
+    DeploymentDevice,
+    Device,
+    DeviceHeartbeat,
+    DeviceNonce,
+    EnrollmentToken,
+)
 from dda.portal.db.identity import ApiToken, RefreshToken, RoleAssignment, User
 from dda.portal.db.tenancy import DataLocation, UseCase, UseCaseDataLocation
 
@@ -11,6 +19,12 @@ __all__ = [
     "AuditHead",
     "Base",
     "DataLocation",
+    "Deployment",
+    "DeploymentDevice",
+    "Device",
+    "DeviceHeartbeat",
+    "DeviceNonce",
+    "EnrollmentToken",
     "RefreshToken",
     "RoleAssignment",
     "UseCase",

@@ -38,16 +38,20 @@ def trusted_key_files(paths: StationPaths) -> list[Path]:
 
 def trust_key(paths: StationPaths, pem: Path, name: str | None = None) -> Path:
     """Add a public key (PEM) whose signatures the station accepts."""
-    data = pem.read_bytes()
+    return trust_key_pem(paths, pem.read_bytes(), name or pem.name.removesuffix(".pem"), source=str(pem))
+
+
+def trust_key_pem(paths: StationPaths, data: bytes, name: str, *, source: str = "the key") -> Path:
+    """Add a public key given as PEM bytes (e.g. a use case's signing key sent at enrollment)."""
     try:
         load_pem_public_key(data)
     except ValueError as exc:
         raise InvalidInput(
-            f"{pem} is not a PEM public key: {exc}",
+            f"{source} is not a PEM public key: {exc}",
             hint="pass the .pub.pem that `dda package keygen` wrote, not the private key",
         ) from exc
     paths.trusted_keys.mkdir(parents=True, exist_ok=True)
-    target = paths.trusted_keys / f"{name or pem.name.removesuffix('.pem')}.pem"
+    target = paths.trusted_keys / f"{name}.pem"
     target.write_bytes(data)
     return target
 

@@ -1,0 +1,126 @@
+"""What stations' agents call (never users): enroll with a one-time token, heartbeat, fetch the
+desired state (ETag), download packages (HTTP Range), report deployment progress."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi.responses import StreamingResponse
+
+from dda.core.errors import NotFound
+from dda.fleet_protocol import (
+    DeploymentReport,
+    DesiredState,
+    EnrollRequest,
+    EnrollResponse,
+    Heartbeat,
+    HeartbeatResponse,
+)
+from dda.portal.api.audit_middleware import record
+from dda.portal.api.deps import PortalDep, SessionDep, device_auth, public
+from dda.portal.db import Device
+from dda.portal.services import storage
+from dda.portal.services import usecases as usecases_service
+from dda.portal.services.audit import AuditEntry
+from dda.portal.services.fleet import deployments as deployments_service
+from dda.portal.services.fleet import devices as devices_service
+from dda.portal.services.fleet import enrollment, packages
+
+router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
+DeviceId = Annotated[str, Depends(device_auth())]
+
+
+def _device(session: SessionDep, device_id: str) -> Device:
+    device = session.get(Device, device_id)
+    if device is None:
+        raise NotFound("unknown device", hint="enroll again")
+    return device
+
+
+@router.post("/enroll", response_model=EnrollResponse, dependencies=[Depends(public())])
+def enroll(body: EnrollRequest, request: Request, portal: PortalDep, session: SessionDep) -> EnrollResponse:
+    entry = AuditEntry(action="device.enroll", target_type="device")
+    record(request, entry)
+    answer = enrollment.enroll(session, portal, body)
+    entry.target_id, entry.usecase_id = answer.device_id, answer.usecase_id
+    entry.actor_name, entry.summary = (
+        f"device {answer.name}",
+        {"name": answer.name, **body.facts.model_dump()},
+    )
+    return answer
+
+
+@router.post("/heartbeat", response_model=HeartbeatResponse)
+def heartbeat(body: Heartbeat, session: SessionDep, device_id: DeviceId) -> HeartbeatResponse:
+    device = _device(session, device_id)
+    answer = devices_service.record_heartbeat(session, device, body)
+    for deployment_id in deployments_service.active_for_device(session, device.id):
+        deployments_service.advance(
+            session, deployments_service.get(session, device.usecase_id, deployment_id)
+        )
+    return answer
+
+
+@router.get("/desired", response_model=DesiredState)
+def desired(
+    session: SessionDep,
+    device_id: DeviceId,
+    if_none_match: Annotated[str | None, Header(max_length=100)] = None,
+) -> DesiredState | Response:
+    state = devices_service.desired_for(session, _device(session, device_id))
+    if if_none_match and if_none_match.strip('"') == state.etag:
+        return Response(status_code=304, headers={"ETag": f'"{state.etag}"'})
+    return state
+
+
+@router.get("/packages/{deployment_id}/{index}")
+def download_package(
+    deployment_id: str,
+    index: int,
+    portal: PortalDep,
+    session: SessionDep,
+    device_id: DeviceId,
+    range_header: Annotated[str | None, Header(alias="range", max_length=100)] = None,
+) -> StreamingResponse:
+    device = _device(session, device_id)
+    deployment = deployments_service.device_in_deployment(session, deployment_id, device.id)
+    if not 0 <= index < len(deployment.items):
+        raise NotFound("no such package in the deployment", hint="poll the desired state again")
+    item = deployment.items[index]
+    usecase = usecases_service.get(session, deployment.usecase_id)
+    store = storage.store_for(portal, "usecases", usecase, usecase.id)
+    size = int(item["package_size"])
+    span = packages.parse_range(range_header, size)
+    start, end = span if span is not None else (0, size - 1)
+    headers = {
+        "Accept-Ranges": "bytes",
+        "Content-Length": str(end - start + 1),
+        "ETag": f'"{item["package_sha256"]}"',
+    }
+    if span is not None:
+        headers["Content-Range"] = f"bytes {start}-{end}/{size}"
+    return StreamingResponse(
+        packages.stream_range(store, item["package_key"], start, end),
+        status_code=206 if span is not None else 200,
+        media_type="application/gzip",
+        headers=headers,
+    )
+
+
+@router.post("/reports", status_code=204)
+def report(body: DeploymentReport, request: Request, session: SessionDep, device_id: DeviceId) -> None:
+    device = _device(session, device_id)
+    deployments_service.apply_report(session, device, body)
+    if body.phase in deployments_service.FINAL_PHASES:
+        record(
+            request,
+            AuditEntry(
+                action=f"deployment.device_{body.phase}",
+                target_type="deployment",
+                target_id=body.deployment_id,
+                usecase_id=device.usecase_id,
+                actor_name=f"device {device.name}",
+                summary={"reason": body.reason},
+            ),
+        )

@@ -1,0 +1,189 @@
+"""Devices of a use case: enrollment tokens, inventory with filters, detail, heartbeat history,
+logs on demand, edit, revoke."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, Query, Request
+
+from dda.portal.api.audit_middleware import record
+from dda.portal.api.deps import Access, PortalDep, SessionDep, require
+from dda.portal.db import Device
+from dda.portal.permissions import Permission
+from dda.portal.schemas.common import Limit, Page
+from dda.portal.schemas.fleet import (
+    DeviceLogs,
+    DeviceOut,
+    DeviceUpdate,
+    EnrollmentTokenCreate,
+    EnrollmentTokenOut,
+    HeartbeatPoint,
+)
+from dda.portal.services.audit import AuditEntry
+from dda.portal.services.fleet import devices as devices_service
+from dda.portal.services.fleet import enrollment
+
+router = APIRouter(prefix="/api/v1/usecases/{usecase_id}/devices", tags=["devices"])
+
+
+def to_out(device: Device) -> DeviceOut:
+    return DeviceOut(
+        id=device.id,
+        name=device.name,
+        group=device.group,
+        tags=list(device.tags or []),
+        status=devices_service.status_of(device),
+        last_seen_at=device.last_seen_at,
+        enrolled_at=device.enrolled_at,
+        revoked_at=device.revoked_at,
+        facts=device.facts,
+        last_heartbeat=device.last_heartbeat,
+        applied_etag=device.applied_etag,
+    )
+
+
+@router.post("/enrollment-tokens", response_model=EnrollmentTokenOut, status_code=201)
+def create_enrollment_token(
+    usecase_id: str,
+    body: EnrollmentTokenCreate,
+    request: Request,
+    portal: PortalDep,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_MANAGE))],
+) -> EnrollmentTokenOut:
+    row, token = enrollment.create_token(
+        session,
+        usecase_id,
+        created_by=access.principal.user_id,
+        ttl_s=body.ttl_s,
+        device_name=body.device_name,
+        group=body.group,
+        tags=body.tags,
+    )
+    record(
+        request,
+        AuditEntry(
+            action="device.enrollment_token",
+            target_type="enrollment_token",
+            target_id=row.id,
+            summary={"device_name": body.device_name, "group": body.group, "ttl_s": body.ttl_s},
+        ),
+    )
+    base = portal.settings.portal.public_url or str(request.base_url).rstrip("/")
+    return EnrollmentTokenOut(
+        id=row.id, token=token, expires_at=row.expires_at, command=f"dda station enroll {base} {token}"
+    )
+
+
+@router.get("", response_model=Page[DeviceOut])
+def list_devices(
+    usecase_id: str,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_VIEW))],
+    group: Annotated[str | None, Query(max_length=63)] = None,
+    tag: Annotated[str | None, Query(max_length=63)] = None,
+    q: Annotated[str | None, Query(max_length=63)] = None,
+    cursor: Annotated[str | None, Query(max_length=63)] = None,
+    limit: Limit = 100,
+) -> Page[DeviceOut]:
+    rows = devices_service.search(
+        session, usecase_id, group=group, tag=tag, text=q, after=cursor, limit=limit + 1
+    )
+    return Page(
+        items=[to_out(d) for d in rows[:limit]],
+        next_cursor=rows[limit - 1].name if len(rows) > limit else None,
+    )
+
+
+@router.get("/{device_id}", response_model=DeviceOut)
+def get_device(
+    usecase_id: str,
+    device_id: str,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_VIEW))],
+) -> DeviceOut:
+    return to_out(devices_service.get(session, usecase_id, device_id))
+
+
+@router.get("/{device_id}/heartbeats", response_model=list[HeartbeatPoint])
+def device_heartbeats(
+    usecase_id: str,
+    device_id: str,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_VIEW))],
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=2880)] = 240,
+) -> list[HeartbeatPoint]:
+    device = devices_service.get(session, usecase_id, device_id)
+    return [
+        HeartbeatPoint(at=h.at, metrics=h.metrics)
+        for h in devices_service.history(session, device.id, since, limit)
+    ]
+
+
+@router.patch("/{device_id}", response_model=DeviceOut)
+def update_device(
+    usecase_id: str,
+    device_id: str,
+    body: DeviceUpdate,
+    request: Request,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_MANAGE))],
+) -> DeviceOut:
+    device = devices_service.get(session, usecase_id, device_id)
+    changes = body.model_dump(exclude_none=True)
+    for field, value in changes.items():
+        setattr(device, field, value)
+    record(
+        request,
+        AuditEntry(action="device.update", target_type="device", target_id=device.id, summary=changes),
+    )
+    return to_out(device)
+
+
+@router.post("/{device_id}/revoke", response_model=DeviceOut)
+def revoke_device(
+    usecase_id: str,
+    device_id: str,
+    request: Request,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_MANAGE))],
+) -> DeviceOut:
+    device = devices_service.revoke(session, usecase_id, device_id)
+    record(
+        request,
+        AuditEntry(
+            action="device.revoke", target_type="device", target_id=device.id, summary={"name": device.name}
+        ),
+    )
+    return to_out(device)
+
+
+@router.post("/{device_id}/logs/request", response_model=DeviceLogs)
+def request_logs(
+    usecase_id: str,
+    device_id: str,
+    request: Request,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_MANAGE))],
+) -> DeviceLogs:
+    device = devices_service.request_logs(session, usecase_id, device_id)
+    record(request, AuditEntry(action="device.logs_request", target_type="device", target_id=device.id))
+    return DeviceLogs(requested=True, lines=list(device.log_tail or []), received_at=device.log_tail_at)
+
+
+@router.get("/{device_id}/logs", response_model=DeviceLogs)
+def device_logs(
+    usecase_id: str,
+    device_id: str,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_MANAGE))],
+) -> DeviceLogs:
+    device = devices_service.get(session, usecase_id, device_id)
+    return DeviceLogs(
+        requested=device.logs_requested_at is not None,
+        lines=list(device.log_tail or []),
+        received_at=device.log_tail_at,
+    )

@@ -1,0 +1,1 @@
+"""The fleet: enrollment, device identity and heartbeats, deployments with staged rollout."""
