@@ -175,3 +175,21 @@ class DeploymentReport(_Message):
     progress_pct: float = Field(default=0.0, ge=0, le=100)
     reason: str | None = Field(default=None, max_length=2000)
     installed: list[InstalledModel] = Field(default_factory=list, max_length=50)
+
+
+class ResultFile(_Message):
+    name: str = Field(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$")
+    sha256: str = Field(pattern=r"^[0-9a-f]{64}$")
+
+
+class ResultRecord(_Message):
+    """One uploaded result, sent after its files (PUT /api/v1/agent/results/{capture}/{name}?at=...)."""
+
+    capture_id: str = Field(pattern=r"^[A-Za-z0-9-]{1,64}$")
+    captured_at: datetime
+    verdict: str = Field(default="", max_length=16)
+    label: str = Field(default="", max_length=64)
+    anomaly_score: float = 0.0
+    workflow: str = Field(default="", max_length=100)
+    model: str = Field(default="", max_length=200)
+    files: list[ResultFile] = Field(default_factory=list, max_length=10)

@@ -41,6 +41,15 @@ class S3Settings(BaseModel):
     addressing_style: Literal["auto", "path", "virtual"] = "path"
 
 
+class ResultUploadSettings(BaseModel):
+    """What an enrolled station sends home (the seed's InferenceUploader), in batches, resumable."""
+
+    mode: Literal["off", "all", "anomalies", "flagged", "sampled"] = "anomalies"
+    sample_rate: float = Field(default=0.05, ge=0.0, le=1.0)  # for mode "sampled"
+    batch_size: int = Field(default=50, ge=1, le=1000)  # results per agent round
+    max_bytes_per_s: int = Field(default=2_000_000, ge=10_000)  # bandwidth cap
+
+
 class StationSettings(BaseModel):
     """The edge station (LocalServer)."""
 
@@ -50,6 +59,7 @@ class StationSettings(BaseModel):
     storage_quota_mb: int = Field(default=10_000, ge=1)
     # Seconds between fleet heartbeats when enrolled (None: what the portal said at enrollment).
     agent_interval_s: float | None = Field(default=None, gt=0, le=3600)
+    upload: ResultUploadSettings = Field(default_factory=ResultUploadSettings)
 
 
 class PortalSettings(BaseModel):

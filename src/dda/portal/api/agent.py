@@ -1,14 +1,16 @@
 """What stations' agents call (never users): enroll with a one-time token, heartbeat, fetch the
-desired state (ETag), download packages (HTTP Range), report deployment progress."""
+desired state (ETag), download packages (HTTP Range), report deployment progress, upload results."""
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Annotated
 
-from fastapi import APIRouter, Depends, Header, Request, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
 from dda.core.errors import NotFound
+from dda.core.storage import ObjectStore
 from dda.fleet_protocol import (
     DeploymentReport,
     DesiredState,
@@ -16,6 +18,7 @@ from dda.fleet_protocol import (
     EnrollResponse,
     Heartbeat,
     HeartbeatResponse,
+    ResultRecord,
 )
 from dda.portal.api.audit_middleware import record
 from dda.portal.api.deps import PortalDep, SessionDep, device_auth, public
@@ -25,7 +28,7 @@ from dda.portal.services import usecases as usecases_service
 from dda.portal.services.audit import AuditEntry
 from dda.portal.services.fleet import deployments as deployments_service
 from dda.portal.services.fleet import devices as devices_service
-from dda.portal.services.fleet import enrollment, packages
+from dda.portal.services.fleet import enrollment, packages, results
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
 DeviceId = Annotated[str, Depends(device_auth())]
@@ -36,6 +39,11 @@ def _device(session: SessionDep, device_id: str) -> Device:
     if device is None:
         raise NotFound("unknown device", hint="enroll again")
     return device
+
+
+def _usecase_store(portal: PortalDep, session: SessionDep, usecase_id: str) -> ObjectStore:
+    usecase = usecases_service.get(session, usecase_id)
+    return storage.store_for(portal, "usecases", usecase, usecase.id)
 
 
 @router.post("/enroll", response_model=EnrollResponse, dependencies=[Depends(public())])
@@ -88,8 +96,7 @@ def download_package(
     if not 0 <= index < len(deployment.items):
         raise NotFound("no such package in the deployment", hint="poll the desired state again")
     item = deployment.items[index]
-    usecase = usecases_service.get(session, deployment.usecase_id)
-    store = storage.store_for(portal, "usecases", usecase, usecase.id)
+    store = _usecase_store(portal, session, deployment.usecase_id)
     size = int(item["package_size"])
     span = packages.parse_range(range_header, size)
     start, end = span if span is not None else (0, size - 1)
@@ -124,3 +131,29 @@ def report(body: DeploymentReport, request: Request, session: SessionDep, device
                 summary={"reason": body.reason},
             ),
         )
+
+
+UploadDevice = Annotated[str, Depends(device_auth(max_body=results.MAX_FILE_BYTES))]
+
+
+@router.put("/results/{capture_id}/{name}", status_code=204)
+def upload_result_file(
+    capture_id: str,
+    name: str,
+    request: Request,
+    portal: PortalDep,
+    session: SessionDep,
+    device_id: UploadDevice,
+    at: datetime,
+    sha256: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
+) -> None:
+    device = _device(session, device_id)
+    store = _usecase_store(portal, session, device.usecase_id)
+    body = request.state.device_body
+    results.store_file(store, device, capture_id, name, body, sha256=sha256, at=at)
+
+
+@router.post("/results", status_code=204)
+def record_result(body: ResultRecord, portal: PortalDep, session: SessionDep, device_id: DeviceId) -> None:
+    device = _device(session, device_id)
+    results.record(session, _usecase_store(portal, session, device.usecase_id), device, body)

@@ -152,24 +152,28 @@ def require(permission: Permission) -> Callable[..., Any]:
 MAX_AGENT_BODY = 2 * 1024 * 1024
 
 
-def device_auth() -> Callable[..., Any]:
+def device_auth(max_body: int = MAX_AGENT_BODY) -> Callable[..., Any]:
     """Declares a route for stations' agents: the request must be signed with an enrolled,
     unrevoked device key (dda.fleet_protocol); users' tokens are not accepted."""
     from dda.fleet_protocol import SIGNED_HEADERS
+    from dda.portal.api.errors import PayloadTooLarge
     from dda.portal.services.fleet.agent_auth import authenticate_device
 
     async def dependency(request: Request, portal: PortalDep) -> str:
         request.state.permission = Permission.DEVICE_AGENT
         declared = request.headers.get("content-length")
-        if declared is not None and (not declared.isdigit() or int(declared) > MAX_AGENT_BODY):
-            raise NotAuthenticated("the device request is too large or malformed", hint="send less")
+        bodyless = declared is None and request.method in ("GET", "HEAD")
+        if not bodyless and (declared is None or not declared.isdigit() or int(declared) > max_body):
+            raise PayloadTooLarge(f"a device request body must declare its length, at most {max_body} bytes",
+                                  hint="send less per request")
         body = await request.body()
-        if len(body) > MAX_AGENT_BODY:
-            raise NotAuthenticated("the device request is too large", hint="send less")
+        if len(body) > max_body:
+            raise PayloadTooLarge("the device request is larger than it declared", hint="send less")
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         headers = {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
         device_id = await run_in_threadpool(authenticate_device, portal, headers, request.method, path, body)
         request.state.device_id = device_id
+        request.state.device_body = body
         return device_id
 
     setattr(dependency, PERMISSION_ATTRIBUTE, Permission.DEVICE_AGENT)

@@ -3,11 +3,15 @@ logs on demand, edit, revoke."""
 
 from __future__ import annotations
 
+import mimetypes
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Query, Request
+from fastapi.responses import StreamingResponse
+from starlette.background import BackgroundTask
 
+from dda.core.errors import NotFound
 from dda.portal.api.audit_middleware import record
 from dda.portal.api.deps import Access, PortalDep, SessionDep, require
 from dda.portal.db import Device
@@ -16,14 +20,18 @@ from dda.portal.schemas.common import Limit, Page
 from dda.portal.schemas.fleet import (
     DeviceLogs,
     DeviceOut,
+    DeviceResultOut,
     DeviceUpdate,
     EnrollmentTokenCreate,
     EnrollmentTokenOut,
     HeartbeatPoint,
 )
+from dda.portal.services import storage
+from dda.portal.services import usecases as usecases_service
 from dda.portal.services.audit import AuditEntry
 from dda.portal.services.fleet import devices as devices_service
 from dda.portal.services.fleet import enrollment
+from dda.portal.services.fleet import results as results_service
 
 router = APIRouter(prefix="/api/v1/usecases/{usecase_id}/devices", tags=["devices"])
 
@@ -186,4 +194,41 @@ def device_logs(
         requested=device.logs_requested_at is not None,
         lines=list(device.log_tail or []),
         received_at=device.log_tail_at,
+    )
+
+
+@router.get("/{device_id}/results", response_model=list[DeviceResultOut])
+def device_results(
+    usecase_id: str,
+    device_id: str,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_VIEW))],
+    verdict: Annotated[str | None, Query(pattern=r"^(normal|anomaly)$")] = None,
+    before: datetime | None = None,
+    limit: Limit = 100,
+) -> list[DeviceResultOut]:
+    device = devices_service.get(session, usecase_id, device_id)
+    rows = results_service.list_for_device(session, device.id, verdict=verdict, before=before, limit=limit)
+    return [DeviceResultOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/{device_id}/results/{result_id}/files/{name}")
+def device_result_file(
+    usecase_id: str,
+    device_id: str,
+    result_id: str,
+    name: str,
+    portal: PortalDep,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_VIEW))],
+) -> StreamingResponse:
+    device = devices_service.get(session, usecase_id, device_id)
+    row = results_service.get(session, device.id, result_id)
+    if name not in row.files:
+        raise NotFound(f"the result has no file {name!r}", hint=f"its files: {', '.join(row.files)}")
+    usecase = usecases_service.get(session, usecase_id)
+    handle = storage.store_for(portal, "usecases", usecase, usecase.id).open(f"{row.prefix}/{name}")
+    media = mimetypes.guess_type(name)[0] or "application/octet-stream"
+    return StreamingResponse(
+        iter(lambda: handle.read(1 << 16), b""), media_type=media, background=BackgroundTask(handle.close)
     )

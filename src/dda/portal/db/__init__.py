@@ -8,6 +8,7 @@ from dda.portal.db.fleet import (
     Device,
     DeviceHeartbeat,
     DeviceNonce,
+    DeviceResult,
     EnrollmentToken,
 )
 from dda.portal.db.identity import ApiToken, RefreshToken, RoleAssignment, User
@@ -24,6 +25,7 @@ __all__ = [
     "Device",
     "DeviceHeartbeat",
     "DeviceNonce",
+    "DeviceResult",
     "EnrollmentToken",
     "RefreshToken",
     "RoleAssignment",

@@ -110,3 +110,26 @@ class DeploymentDevice(Base):
     superseded: Mapped[bool] = mapped_column(default=False)  # the portal rolled this device back
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeviceResult(Base):
+    """A result a station uploaded (the seed's InferenceUploader): its files live in the use case's
+    store under results/{device}/{yyyy}/{mm}/{dd}/{capture}/; one row per capture, never two."""
+
+    __tablename__ = "device_results"
+    __table_args__ = (
+        UniqueConstraint("device_id", "capture_id", name="uq_device_results_device_capture"),
+        Index("ix_device_results_device_captured", "device_id", "captured_at"),
+    )
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    usecase_id: Mapped[str] = mapped_column(ForeignKey("usecases.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    capture_id: Mapped[str] = mapped_column(String(64))
+    captured_at: Mapped[datetime] = mapped_column()
+    verdict: Mapped[str] = mapped_column(String(16), default="")
+    label: Mapped[str] = mapped_column(String(64), default="")
+    anomaly_score: Mapped[float] = mapped_column(default=0.0)
+    prefix: Mapped[str] = mapped_column(String(255))  # key prefix of its files in the use case store
+    files: Mapped[list[Any]] = mapped_column(default=list)
+    uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)

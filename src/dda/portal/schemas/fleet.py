@@ -100,3 +100,14 @@ class DeploymentOut(BaseModel):
     created_at: datetime
     finished_at: datetime | None
     devices: list[DeploymentDeviceOut] = Field(default_factory=list)
+
+
+class DeviceResultOut(BaseModel):
+    id: str
+    capture_id: str
+    captured_at: datetime
+    verdict: str
+    label: str
+    anomaly_score: float
+    files: list[Any]
+    uploaded_at: datetime

@@ -16,6 +16,7 @@ from dda.station.agent import telemetry
 from dda.station.agent.client import AgentClient, PortalRefused
 from dda.station.agent.identity import FleetIdentity, fleet_dir, load_identity, load_key
 from dda.station.agent.installer import Installer
+from dda.station.agent.uploader import ResultUploader
 from dda.station.context import Station
 
 log = get_logger(__name__)
@@ -30,6 +31,7 @@ class Agent:
         self.stop_event = threading.Event()
         self.client: AgentClient | None = None
         self.installer: Installer | None = None
+        self.uploader: ResultUploader | None = None
         # Reports that could not be sent yet (portal unreachable): sent, in order, when it answers.
         self._pending: deque[DeploymentReport] = deque(maxlen=MAX_PENDING_REPORTS)
         self._thread: threading.Thread | None = None
@@ -47,6 +49,9 @@ class Agent:
             self.identity.portal_url, self.identity.device_id, load_key(self.station.paths)
         )
         self.installer = Installer(self.station, self.client, folder, self._queue_report)
+        self.uploader = ResultUploader(
+            self.station, self.client, folder, self.station.settings.station.upload
+        )
         recovered = self.installer.recover()
         if recovered is not None:
             self._queue_report(recovered)
@@ -93,12 +98,15 @@ class Agent:
             self.client.call("POST", "/api/v1/agent/heartbeat", beat.model_dump_json().encode()).content
         )
         self._logs_asked = answer.send_logs
-        if answer.desired_etag in (journal.applied_etag, journal.failed_etag):
-            return
-        desired = DesiredState.model_validate_json(self.client.call("GET", "/api/v1/agent/desired").content)
-        if self.installer.needs(desired):
-            self.installer.apply(desired)
-            self._flush_reports()
+        if answer.desired_etag not in (journal.applied_etag, journal.failed_etag):
+            desired = DesiredState.model_validate_json(
+                self.client.call("GET", "/api/v1/agent/desired").content
+            )
+            if self.installer.needs(desired):
+                self.installer.apply(desired)
+                self._flush_reports()
+        if self.uploader is not None:
+            self.uploader.tick()
 
     _logs_asked = False
 
