@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import base64
 import hashlib
+import json
 import secrets
 import time
 from datetime import datetime
@@ -148,10 +149,41 @@ class Heartbeat(_Message):
     log_tail: list[str] | None = Field(default=None, max_length=500)  # sent when the portal asked
 
 
+CommandKind = Literal["logs", "restart", "reboot", "list_files", "fetch_file"]
+
+
+class DeviceCommand(_Message):
+    """A remote operation for one device, signed by the portal with the use case's package-signing
+    key (which the station trusts), valid once and only until ``expires_at``."""
+
+    id: str = Field(max_length=64)
+    device_id: str = Field(max_length=64)
+    kind: CommandKind
+    args: dict[str, Any] = Field(default_factory=dict)
+    issued_at: datetime
+    expires_at: datetime
+
+
+class SignedCommand(_Message):
+    command: DeviceCommand
+    signature: str = Field(max_length=200)  # base64 Ed25519 over command_bytes(command)
+
+
+def command_bytes(command: DeviceCommand) -> bytes:
+    return json.dumps(command.model_dump(mode="json"), sort_keys=True, separators=(",", ":")).encode()
+
+
+class CommandResult(_Message):
+    ok: bool
+    message: str = Field(default="", max_length=2000)
+    data: dict[str, Any] = Field(default_factory=dict)
+
+
 class HeartbeatResponse(_Message):
     desired_etag: str
     send_logs: bool = False
     server_time: datetime
+    commands: list[SignedCommand] = Field(default_factory=list)
 
 
 class DesiredModel(_Message):

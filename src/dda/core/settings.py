@@ -50,6 +50,16 @@ class ResultUploadSettings(BaseModel):
     max_bytes_per_s: int = Field(default=2_000_000, ge=10_000)  # bandwidth cap
 
 
+class RemoteOperationSettings(BaseModel):
+    """Which remote operations from the portal this station accepts (the station decides, not the
+    portal): the plant's own machine owner sets these."""
+
+    allow_logs: bool = True
+    allow_files: bool = True  # browse and fetch under results/ and logs/ only
+    allow_restart: bool = True  # exits the station; its service manager (systemd) starts it again
+    allow_reboot: bool = False  # reboots the machine: off unless the owner turns it on
+
+
 class StationSettings(BaseModel):
     """The edge station (LocalServer)."""
 
@@ -60,6 +70,7 @@ class StationSettings(BaseModel):
     # Seconds between fleet heartbeats when enrolled (None: what the portal said at enrollment).
     agent_interval_s: float | None = Field(default=None, gt=0, le=3600)
     upload: ResultUploadSettings = Field(default_factory=ResultUploadSettings)
+    remote: RemoteOperationSettings = Field(default_factory=RemoteOperationSettings)
 
 
 class PortalSettings(BaseModel):

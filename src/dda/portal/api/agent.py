@@ -3,15 +3,17 @@ desired state (ETag), download packages (HTTP Range), report deployment progress
 
 from __future__ import annotations
 
+import hashlib
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from fastapi.responses import StreamingResponse
 
-from dda.core.errors import NotFound
+from dda.core.errors import InvalidInput, NotFound
 from dda.core.storage import ObjectStore
 from dda.fleet_protocol import (
+    CommandResult,
     DeploymentReport,
     DesiredState,
     EnrollRequest,
@@ -26,9 +28,9 @@ from dda.portal.db import Device
 from dda.portal.services import storage
 from dda.portal.services import usecases as usecases_service
 from dda.portal.services.audit import AuditEntry
+from dda.portal.services.fleet import commands, enrollment, packages, results
 from dda.portal.services.fleet import deployments as deployments_service
 from dda.portal.services.fleet import devices as devices_service
-from dda.portal.services.fleet import enrollment, packages, results
 
 router = APIRouter(prefix="/api/v1/agent", tags=["agent"])
 DeviceId = Annotated[str, Depends(device_auth())]
@@ -60,9 +62,12 @@ def enroll(body: EnrollRequest, request: Request, portal: PortalDep, session: Se
 
 
 @router.post("/heartbeat", response_model=HeartbeatResponse)
-def heartbeat(body: Heartbeat, session: SessionDep, device_id: DeviceId) -> HeartbeatResponse:
+def heartbeat(
+    body: Heartbeat, portal: PortalDep, session: SessionDep, device_id: DeviceId
+) -> HeartbeatResponse:
     device = _device(session, device_id)
     answer = devices_service.record_heartbeat(session, device, body)
+    answer.commands = commands.deliver(session, portal, device)
     for deployment_id in deployments_service.active_for_device(session, device.id):
         deployments_service.advance(
             session, deployments_service.get(session, device.usecase_id, deployment_id)
@@ -157,3 +162,44 @@ def upload_result_file(
 def record_result(body: ResultRecord, portal: PortalDep, session: SessionDep, device_id: DeviceId) -> None:
     device = _device(session, device_id)
     results.record(session, _usecase_store(portal, session, device.usecase_id), device, body)
+
+
+@router.post("/commands/{command_id}/result", status_code=204)
+def command_result(
+    command_id: str, body: CommandResult, request: Request, session: SessionDep, device_id: DeviceId
+) -> None:
+    device = _device(session, device_id)
+    row = commands.finish(session, device, command_id, body)
+    record(
+        request,
+        AuditEntry(
+            action=f"device.command_{row.status}",
+            target_type="device_command",
+            target_id=row.id,
+            usecase_id=device.usecase_id,
+            actor_name=f"device {device.name}",
+            summary={"kind": row.kind, "message": body.message},
+        ),
+    )
+
+
+@router.put("/commands/{command_id}/file", status_code=204)
+def command_file(
+    command_id: str,
+    request: Request,
+    portal: PortalDep,
+    session: SessionDep,
+    device_id: UploadDevice,
+    name: Annotated[str, Query(pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$")],
+    sha256: Annotated[str, Query(pattern=r"^[0-9a-f]{64}$")],
+) -> None:
+    device = _device(session, device_id)
+    row = commands.get(session, device.id, command_id)
+    if row.kind != "fetch_file" or row.status != "delivered":
+        raise NotFound("no file was asked for with this command", hint="answer fetch_file commands only")
+    data: bytes = request.state.device_body
+    if hashlib.sha256(data).hexdigest() != sha256:
+        raise InvalidInput("the file does not match its sha256", hint="send it again")
+    key = f"device-files/{device.id}/{row.id}/{name}"
+    _usecase_store(portal, session, device.usecase_id).put_bytes(key, data)
+    row.file_key = key

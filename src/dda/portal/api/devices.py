@@ -18,6 +18,8 @@ from dda.portal.db import Device
 from dda.portal.permissions import Permission
 from dda.portal.schemas.common import Limit, Page
 from dda.portal.schemas.fleet import (
+    DeviceCommandCreate,
+    DeviceCommandOut,
     DeviceLogs,
     DeviceOut,
     DeviceResultOut,
@@ -29,6 +31,7 @@ from dda.portal.schemas.fleet import (
 from dda.portal.services import storage
 from dda.portal.services import usecases as usecases_service
 from dda.portal.services.audit import AuditEntry
+from dda.portal.services.fleet import commands as commands_service
 from dda.portal.services.fleet import devices as devices_service
 from dda.portal.services.fleet import enrollment
 from dda.portal.services.fleet import results as results_service
@@ -231,4 +234,66 @@ def device_result_file(
     media = mimetypes.guess_type(name)[0] or "application/octet-stream"
     return StreamingResponse(
         iter(lambda: handle.read(1 << 16), b""), media_type=media, background=BackgroundTask(handle.close)
+    )
+
+
+@router.post("/{device_id}/commands", response_model=DeviceCommandOut, status_code=201)
+def create_command(
+    usecase_id: str,
+    device_id: str,
+    body: DeviceCommandCreate,
+    request: Request,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_MANAGE))],
+) -> DeviceCommandOut:
+    device = devices_service.get(session, usecase_id, device_id)
+    row = commands_service.create(
+        session, device, body.kind, body.args, created_by=access.principal.user_id, ttl_s=body.ttl_s
+    )
+    record(
+        request,
+        AuditEntry(
+            action="device.command",
+            target_type="device",
+            target_id=device.id,
+            summary={"kind": row.kind, "args": row.args, "command": row.id},
+        ),
+    )
+    return DeviceCommandOut.model_validate(row, from_attributes=True)
+
+
+@router.get("/{device_id}/commands", response_model=list[DeviceCommandOut])
+def list_commands(
+    usecase_id: str,
+    device_id: str,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_MANAGE))],
+    limit: Limit = 50,
+) -> list[DeviceCommandOut]:
+    device = devices_service.get(session, usecase_id, device_id)
+    rows = commands_service.list_for_device(session, device.id, limit)
+    return [DeviceCommandOut.model_validate(row, from_attributes=True) for row in rows]
+
+
+@router.get("/{device_id}/commands/{command_id}/file")
+def command_file(
+    usecase_id: str,
+    device_id: str,
+    command_id: str,
+    portal: PortalDep,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DEVICE_MANAGE))],
+) -> StreamingResponse:
+    device = devices_service.get(session, usecase_id, device_id)
+    row = commands_service.get(session, device.id, command_id)
+    if row.file_key is None:
+        raise NotFound("the device has not sent that file (yet)", hint="wait for its next heartbeat")
+    usecase = usecases_service.get(session, usecase_id)
+    handle = storage.store_for(portal, "usecases", usecase, usecase.id).open(row.file_key)
+    name = row.file_key.rsplit("/", 1)[-1]
+    return StreamingResponse(
+        iter(lambda: handle.read(1 << 16), b""),
+        media_type="application/octet-stream",
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
+        background=BackgroundTask(handle.close),
     )

@@ -133,3 +133,27 @@ class DeviceResult(Base):
     prefix: Mapped[str] = mapped_column(String(255))  # key prefix of its files in the use case store
     files: Mapped[list[Any]] = mapped_column(default=list)
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class DeviceCommandRow(Base):
+    """A remote operation queued for a device; delivered with its next heartbeat, signed."""
+
+    __tablename__ = "device_commands"
+    __table_args__ = (Index("ix_device_commands_device_status", "device_id", "status"),)
+
+    id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)
+    usecase_id: Mapped[str] = mapped_column(ForeignKey("usecases.id", ondelete="CASCADE"), index=True)
+    device_id: Mapped[str] = mapped_column(ForeignKey("devices.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(32))
+    args: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime] = mapped_column()
+    status: Mapped[str] = mapped_column(
+        String(16), default="pending"
+    )  # pending|delivered|succeeded|failed|expired
+    message: Mapped[str | None] = mapped_column(Text, default=None)
+    result: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    file_key: Mapped[str | None] = mapped_column(String(512), default=None)
+    delivered_at: Mapped[datetime | None] = mapped_column(default=None)
+    finished_at: Mapped[datetime | None] = mapped_column(default=None)

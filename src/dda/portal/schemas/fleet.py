@@ -111,3 +111,23 @@ class DeviceResultOut(BaseModel):
     anomaly_score: float
     files: list[Any]
     uploaded_at: datetime
+
+
+class DeviceCommandCreate(Strict):
+    kind: Literal["logs", "restart", "reboot", "list_files", "fetch_file"]
+    args: dict[str, Any] = Field(default_factory=dict)
+    ttl_s: int = Field(default=600, ge=30, le=86_400)
+
+
+class DeviceCommandOut(BaseModel):
+    id: str
+    kind: str
+    args: dict[str, Any]
+    status: str
+    message: str | None
+    result: dict[str, Any]
+    file_key: str | None
+    created_at: datetime
+    expires_at: datetime
+    delivered_at: datetime | None
+    finished_at: datetime | None

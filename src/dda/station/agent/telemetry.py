@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections import deque
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,9 +19,7 @@ from dda.station.services.models import installed_dirs
 LOG_TAIL_LINES = 200
 
 
-def collect(
-    station: Station, applied_etag: str | None, *, with_logs: bool, log_file: Path | None
-) -> Heartbeat:
+def collect(station: Station, applied_etag: str | None, *, with_logs: bool) -> Heartbeat:
     since = datetime.now(UTC) - timedelta(minutes=1)
     with station.session() as session:
         workflows = [
@@ -62,12 +61,14 @@ def collect(
         anomaly_rate=(anomalies / count) if count else 0.0,
         p99_latency_ms=latencies[min(len(latencies) - 1, int(0.99 * len(latencies)))] if latencies else 0.0,
         desired_etag=applied_etag,
-        log_tail=_tail(log_file) if with_logs else None,
+        log_tail=log_tail(LOG_TAIL_LINES) if with_logs else None,
     )
 
 
-def _tail(log_file: Path | None) -> list[str]:
+def log_tail(lines: int, log_file: Path | None = None) -> list[str]:
+    """The last lines of the station's log file (DDA_LOG_FILE), for the portal."""
+    log_file = log_file or (Path(os.environ["DDA_LOG_FILE"]) if os.environ.get("DDA_LOG_FILE") else None)
     if log_file is None or not log_file.is_file():
         return ["(this station writes no log file; set DDA_LOG_FILE to have logs sent)"]
     with log_file.open("r", errors="replace") as handle:
-        return [line.rstrip("\n")[:2000] for line in deque(handle, maxlen=LOG_TAIL_LINES)]
+        return [line.rstrip("\n")[:2000] for line in deque(handle, maxlen=min(lines, 2000))]

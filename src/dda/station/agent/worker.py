@@ -4,16 +4,15 @@ as `dda station agent`."""
 
 from __future__ import annotations
 
-import os
 import threading
 from collections import deque
-from pathlib import Path
 
 from dda.core.errors import DDAError
 from dda.core.logging import get_logger
 from dda.fleet_protocol import DeploymentReport, DesiredState, HeartbeatResponse
 from dda.station.agent import telemetry
 from dda.station.agent.client import AgentClient, PortalRefused
+from dda.station.agent.commands import CommandRunner
 from dda.station.agent.identity import FleetIdentity, fleet_dir, load_identity, load_key
 from dda.station.agent.installer import Installer
 from dda.station.agent.uploader import ResultUploader
@@ -32,6 +31,7 @@ class Agent:
         self.client: AgentClient | None = None
         self.installer: Installer | None = None
         self.uploader: ResultUploader | None = None
+        self.commands: CommandRunner | None = None
         # Reports that could not be sent yet (portal unreachable): sent, in order, when it answers.
         self._pending: deque[DeploymentReport] = deque(maxlen=MAX_PENDING_REPORTS)
         self._thread: threading.Thread | None = None
@@ -49,6 +49,13 @@ class Agent:
             self.identity.portal_url, self.identity.device_id, load_key(self.station.paths)
         )
         self.installer = Installer(self.station, self.client, folder, self._queue_report)
+        self.commands = CommandRunner(
+            self.station.paths,
+            self.client,
+            self.identity.device_id,
+            folder,
+            self.station.settings.station.remote,
+        )
         self.uploader = ResultUploader(
             self.station, self.client, folder, self.station.settings.station.upload
         )
@@ -91,13 +98,14 @@ class Agent:
         assert self.client is not None and self.installer is not None
         self._flush_reports()
         journal = self.installer.journal()
-        beat = telemetry.collect(
-            self.station, journal.applied_etag, with_logs=self._logs_asked, log_file=_log_file()
-        )
+        beat = telemetry.collect(self.station, journal.applied_etag, with_logs=self._logs_asked)
         answer = HeartbeatResponse.model_validate_json(
             self.client.call("POST", "/api/v1/agent/heartbeat", beat.model_dump_json().encode()).content
         )
         self._logs_asked = answer.send_logs
+        for command in answer.commands:
+            assert self.commands is not None
+            self.commands.handle(command)
         if answer.desired_etag not in (journal.applied_etag, journal.failed_etag):
             desired = DesiredState.model_validate_json(
                 self.client.call("GET", "/api/v1/agent/desired").content
@@ -129,8 +137,3 @@ class Agent:
             except DDAError:
                 return  # unreachable: keep it for the next round
             self._pending.popleft()
-
-
-def _log_file() -> Path | None:
-    value = os.environ.get("DDA_LOG_FILE")
-    return Path(value) if value else None

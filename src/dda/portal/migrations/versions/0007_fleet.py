@@ -1,8 +1,8 @@
-"""fleet: devices, enrollment, heartbeats, deployments, results
+"""fleet: devices, enrollment, heartbeats, deployments, results, commands
 
 Revision ID: 0007_fleet
 Revises: 0001
-Create Date: 2026-12-01 15:47:15.971550
+Create Date: 2026-12-01 15:50:21.518678
 """
 
 from __future__ import annotations
@@ -117,6 +117,29 @@ def upgrade() -> None:
     with op.batch_alter_table('deployment_devices', schema=None) as batch_op:
         batch_op.create_index('ix_deployment_devices_device_created', ['device_id', 'created_at'], unique=False)
 
+    op.create_table('device_commands',
+    sa.Column('id', sa.String(length=36), nullable=False),
+    sa.Column('usecase_id', sa.String(length=36), nullable=False),
+    sa.Column('device_id', sa.String(length=36), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('args', sa.JSON(), nullable=False),
+    sa.Column('created_by', sa.String(length=36), nullable=True),
+    sa.Column('created_at', sa.DateTime(), nullable=False),
+    sa.Column('expires_at', sa.DateTime(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('message', sa.Text(), nullable=True),
+    sa.Column('result', sa.JSON(), nullable=False),
+    sa.Column('file_key', sa.String(length=512), nullable=True),
+    sa.Column('delivered_at', sa.DateTime(), nullable=True),
+    sa.Column('finished_at', sa.DateTime(), nullable=True),
+    sa.ForeignKeyConstraint(['device_id'], ['devices.id'], name=op.f('fk_device_commands_device_id_devices'), ondelete='CASCADE'),
+    sa.ForeignKeyConstraint(['usecase_id'], ['usecases.id'], name=op.f('fk_device_commands_usecase_id_usecases'), ondelete='CASCADE'),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_device_commands'))
+    )
+    with op.batch_alter_table('device_commands', schema=None) as batch_op:
+        batch_op.create_index('ix_device_commands_device_status', ['device_id', 'status'], unique=False)
+        batch_op.create_index(batch_op.f('ix_device_commands_usecase_id'), ['usecase_id'], unique=False)
+
     op.create_table('device_heartbeats',
     sa.Column('id', sa.BigInteger().with_variant(sa.Integer(), 'sqlite'), nullable=False),
     sa.Column('device_id', sa.String(length=36), nullable=False),
@@ -163,6 +186,11 @@ def downgrade() -> None:
         batch_op.drop_index('ix_device_heartbeats_device_at')
 
     op.drop_table('device_heartbeats')
+    with op.batch_alter_table('device_commands', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_device_commands_usecase_id'))
+        batch_op.drop_index('ix_device_commands_device_status')
+
+    op.drop_table('device_commands')
     with op.batch_alter_table('deployment_devices', schema=None) as batch_op:
         batch_op.drop_index('ix_deployment_devices_device_created')
 
