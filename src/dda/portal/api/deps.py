@@ -159,7 +159,7 @@ def device_auth(max_body: int = MAX_AGENT_BODY) -> Callable[..., Any]:
     from dda.portal.api.errors import PayloadTooLarge
     from dda.portal.services.fleet.agent_auth import authenticate_device
 
-    async def dependency(request: Request, portal: PortalDep) -> str:
+    async def dependency(request: Request, session: SessionDep) -> str:
         request.state.permission = Permission.DEVICE_AGENT
         declared = request.headers.get("content-length")
         bodyless = declared is None and request.method in ("GET", "HEAD")
@@ -171,7 +171,7 @@ def device_auth(max_body: int = MAX_AGENT_BODY) -> Callable[..., Any]:
             raise PayloadTooLarge("the device request is larger than it declared", hint="send less")
         path = request.url.path + (f"?{request.url.query}" if request.url.query else "")
         headers = {name: request.headers[name] for name in SIGNED_HEADERS if name in request.headers}
-        device_id = await run_in_threadpool(authenticate_device, portal, headers, request.method, path, body)
+        device_id = await run_in_threadpool(authenticate_device, session, headers, request.method, path, body)
         request.state.device_id = device_id
         request.state.device_body = body
         return device_id
