@@ -159,8 +159,9 @@ def run(label: str, database_url: str | None, args: argparse.Namespace) -> None:
             except subprocess.TimeoutExpired:
                 server.kill()
                 server.wait(10)
+    offered = result["offered_rps"]
     print(
-        f"{label:10s} devices={args.devices} interval={args.interval:.0f}s offered={result['offered_rps']:.0f}/s "
+        f"{label:10s} devices={args.devices} interval={args.interval:.0f}s offered={offered:.0f}/s "
         f"achieved={result['achieved_rps']:.0f}/s sent={result['sent']} errors={result['errors']} "
         f"({100 * result['errors'] / max(result['sent'], 1):.2f} %) p50={result['p50_ms']:.1f} ms "
         f"p99={result['p99_ms']:.1f} ms (target p99 < 100 ms, 0 errors)"
