@@ -52,7 +52,7 @@ def members_of(session: Session, usecase_id: str) -> list[tuple[RoleAssignment, 
         .where(RoleAssignment.usecase_id == usecase_id)
         .order_by(User.username)
     )
-    return [(assignment, user) for assignment, user in rows.tuples()]
+    return [(assignment, user) for assignment, user in rows]
 
 
 def refresh_by_hash(session: Session, digest: str) -> RefreshToken | None:
