@@ -13,6 +13,7 @@ portal_app = typer.Typer(help="Run the portal and manage it.", no_args_is_help=T
 
 
 @portal_app.command()
+@handle_errors
 def serve(
     host: str = typer.Option(None, help="address to listen on (default: settings, 127.0.0.1)"),
     port: int = typer.Option(None, help="port (default: settings, 8000)"),
@@ -78,4 +79,7 @@ def create_admin(
 
 
 def register(app: typer.Typer) -> None:
+    from dda.cli import portal_remote
+
+    portal_remote.register(portal_app)
     app.add_typer(portal_app, name="portal")

@@ -60,6 +60,7 @@ class PortalSettings(BaseModel):
     object_store_url: str | None = None  # default: file://<data_dir>/portal/objects
     # Shared state of several API processes (login throttling, rate limits). None: in-process.
     redis_url: str | None = None
+    redis_key_prefix: str = "dda:portal:"  # several portals (or test runs) may share one Redis
     public_url: str | None = None  # how browsers and stations reach the portal (links, enrollment)
     access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
     refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=300)

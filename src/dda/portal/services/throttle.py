@@ -84,10 +84,9 @@ class MemoryThrottle(Throttle):
 class RedisThrottle(Throttle):
     """Several API processes: counters live in Redis, expiring on their own."""
 
-    PREFIX = "dda:portal:throttle:"
-
-    def __init__(self, url: str, backoff: Backoff | None = None) -> None:
+    def __init__(self, url: str, backoff: Backoff | None = None, prefix: str = "dda:portal:") -> None:
         super().__init__(backoff)
+        self.PREFIX = prefix + "throttle:"
         try:
             import redis
         except ImportError as exc:  # pragma: no cover - redis is in the portal extra
@@ -118,5 +117,5 @@ class RedisThrottle(Throttle):
         self._redis.close()
 
 
-def make_throttle(redis_url: str | None) -> Throttle:
-    return RedisThrottle(redis_url) if redis_url else MemoryThrottle()
+def make_throttle(redis_url: str | None, prefix: str = "dda:portal:") -> Throttle:
+    return RedisThrottle(redis_url, prefix=prefix) if redis_url else MemoryThrottle()
