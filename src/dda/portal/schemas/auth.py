@@ -51,3 +51,8 @@ class MeResponse(BaseModel):
 class ChangePasswordRequest(Strict):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
+
+
+class OidcInfo(BaseModel):
+    enabled: bool
+    login_url: str | None = None

@@ -12,7 +12,11 @@ from dda.portal.schemas.common import Strict
 Username = Annotated[
     str,
     StringConstraints(
-        strip_whitespace=True, to_lower=True, min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$"
+        strip_whitespace=True,
+        to_lower=True,
+        min_length=1,
+        max_length=64,
+        pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$",
     ),
 ]
 Password = Annotated[str, Field(min_length=1, max_length=1024)]
