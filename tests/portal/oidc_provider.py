@@ -112,74 +112,9 @@ class OidcProvider:
         self.server = self._server()
 
     def _server(self) -> AuthorizationServer:
-        provider = self
-
-        class Grant(AuthorizationCodeGrant):
-            TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
-
-            def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
-                data = request.payload.data
-                provider.codes[code] = Code(
-                    code=code,
-                    client_id=request.client.client_id,
-                    redirect_uri=request.payload.redirect_uri,
-                    scope=request.scope,
-                    user=request.user,
-                    nonce=data.get("nonce"),
-                    code_challenge=data.get("code_challenge"),
-                    code_challenge_method=data.get("code_challenge_method"),
-                )
-
-            def query_authorization_code(self, code: str, client: Client) -> Code | None:
-                item = provider.codes.get(code)
-                return item if item is not None and item.client_id == client.client_id else None
-
-            def delete_authorization_code(self, authorization_code: Code) -> None:
-                provider.codes.pop(authorization_code.code, None)
-
-            def authenticate_user(self, authorization_code: Code) -> dict[str, Any]:
-                return authorization_code.user
-
-        class OpenID(OpenIDCode):
-            def resolve_client_private_key(self, client: Client) -> RSAKey:
-                return provider.key
-
-            def get_client_algorithm(self, client: Client) -> str:
-                return "RS256"
-
-            def get_encode_header(self, client: Client) -> dict[str, str]:
-                return {"alg": "RS256", "kid": "test-key-1"}
-
-            def get_client_claims(self, client: Client) -> dict[str, Any]:
-                return {"iss": provider.issuer, "aud": [client.client_id], "exp": int(time.time()) + 300}
-
-            def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
-                return any(c.nonce == nonce for c in provider.codes.values())
-
-            def generate_user_info(self, user: dict[str, Any], scope: str) -> UserInfo:
-                return UserInfo(**{**user, **provider.tamper})  # applied last: overrides any claim
-
-        class Server(AuthorizationServer):
-            def query_client(self, client_id: str) -> Client | None:
-                return provider.clients.get(client_id)
-
-            def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
-                return None
-
-            def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
-                return request
-
-            def handle_response(self, status: int, body: Any, headers: Any) -> Response:
-                if isinstance(body, dict):
-                    return JSONResponse(body, status_code=status, headers=dict(headers))
-                return Response(body, status_code=status, headers=dict(headers))
-
-            def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
-                return None
-
-        server = Server()
+        server = _Server(self)
         server.register_token_generator("default", BearerTokenGenerator(lambda *a, **k: generate_token(42)))
-        server.register_grant(Grant, [CodeChallenge(required=True), OpenID(require_nonce=True)])
+        server.register_grant(_Grant, [CodeChallenge(required=True), _OpenID(self, require_nonce=True)])
         return server
 
     def add_client(self, client_id: str, client_secret: str, redirect_uri: str) -> None:
@@ -238,6 +173,85 @@ class OidcProvider:
                 Route("/token", self.token, methods=["POST"]),
             ]
         )
+
+
+class _Grant(AuthorizationCodeGrant):
+    TOKEN_ENDPOINT_AUTH_METHODS: ClassVar[list[str]] = ["client_secret_basic", "client_secret_post"]
+
+    @property
+    def provider(self) -> OidcProvider:
+        server: _Server = self.server
+        return server.provider
+
+    def save_authorization_code(self, code: str, request: OAuth2Request) -> None:
+        data = request.payload.data
+        self.provider.codes[code] = Code(
+            code=code,
+            client_id=request.client.client_id,
+            redirect_uri=request.payload.redirect_uri,
+            scope=request.scope,
+            user=request.user,
+            nonce=data.get("nonce"),
+            code_challenge=data.get("code_challenge"),
+            code_challenge_method=data.get("code_challenge_method"),
+        )
+
+    def query_authorization_code(self, code: str, client: Client) -> Code | None:
+        item = self.provider.codes.get(code)
+        return item if item is not None and item.client_id == client.client_id else None
+
+    def delete_authorization_code(self, authorization_code: Code) -> None:
+        self.provider.codes.pop(authorization_code.code, None)
+
+    def authenticate_user(self, authorization_code: Code) -> dict[str, Any]:
+        return authorization_code.user
+
+
+class _OpenID(OpenIDCode):
+    def __init__(self, provider: OidcProvider, require_nonce: bool) -> None:
+        super().__init__(require_nonce=require_nonce)
+        self.provider = provider
+
+    def resolve_client_private_key(self, client: Client) -> RSAKey:
+        return self.provider.key
+
+    def get_client_algorithm(self, client: Client) -> str:
+        return "RS256"
+
+    def get_encode_header(self, client: Client) -> dict[str, str]:
+        return {"alg": "RS256", "kid": "test-key-1"}
+
+    def get_client_claims(self, client: Client) -> dict[str, Any]:
+        return {"iss": self.provider.issuer, "aud": [client.client_id], "exp": int(time.time()) + 300}
+
+    def exists_nonce(self, nonce: str, request: OAuth2Request) -> bool:
+        return any(c.nonce == nonce for c in self.provider.codes.values())
+
+    def generate_user_info(self, user: dict[str, Any], scope: str) -> UserInfo:
+        return UserInfo(**{**user, **self.provider.tamper})  # applied last: overrides any claim
+
+
+class _Server(AuthorizationServer):
+    def __init__(self, provider: OidcProvider) -> None:
+        super().__init__()
+        self.provider = provider
+
+    def query_client(self, client_id: str) -> Client | None:
+        return self.provider.clients.get(client_id)
+
+    def save_token(self, token: dict[str, Any], request: OAuth2Request) -> None:
+        return None
+
+    def create_oauth2_request(self, request: OAuth2Request) -> OAuth2Request:
+        return request
+
+    def handle_response(self, status: int, body: Any, headers: Any) -> Response:
+        if isinstance(body, dict):
+            return JSONResponse(body, status_code=status, headers=dict(headers))
+        return Response(body, status_code=status, headers=dict(headers))
+
+    def send_signal(self, name: str, *args: Any, **kwargs: Any) -> None:
+        return None
 
 
 @contextmanager
