@@ -19,6 +19,7 @@ Username = Annotated[
         pattern=r"^[A-Za-z0-9][A-Za-z0-9._@+-]*$",
     ),
 ]
+PRINTABLE = r"^[^\x00-\x1f\x7f]*$"
 Password = Annotated[str, Field(min_length=1, max_length=1024)]
 UseCaseRoleName = Literal["UseCaseAdmin", "DataScientist", "Operator", "Viewer"]
 
@@ -27,14 +28,14 @@ class UserCreate(Strict):
     username: Username
     password: Password | None = None  # None: the user logs in only through OpenID Connect
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    display_name: str | None = Field(default=None, max_length=128)
+    display_name: str | None = Field(default=None, max_length=128, pattern=PRINTABLE)
     is_portal_admin: bool = False
     oidc_subject: str | None = Field(default=None, min_length=1, max_length=255)
 
 
 class UserUpdate(Strict):
     email: str | None = Field(default=None, max_length=254, pattern=r"^[^@\s]+@[^@\s]+$")
-    display_name: str | None = Field(default=None, max_length=128)
+    display_name: str | None = Field(default=None, max_length=128, pattern=PRINTABLE)
     disabled: bool | None = None
     is_portal_admin: bool | None = None
 
