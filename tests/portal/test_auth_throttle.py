@@ -46,9 +46,14 @@ def test_account_lockout_after_a_few_failures_with_audit(sqlite_portal: PortalHa
 def test_rotating_x_forwarded_for_does_not_dodge_the_address_lock(sqlite_portal: PortalHarness) -> None:
     harness = sqlite_portal
     harness.make_user("bob")
-    # Guess a different account each time (no account lock) from "different" forwarded addresses.
-    for n in range(3):
+    harness.make_user("mallory")
+    # Spray: a different account each time (no account lock) from "different" forwarded addresses,
+    # with a successful login on the attacker's own account in between: the address still locks.
+    free = harness.portal.throttle.address_backoff.free_failures
+    for n in range(free):
         assert _attempt(harness, f"guess{n}", "Wrong-Password-1", forwarded=f"10.0.0.{n}") == 401
+        if n == free // 2:
+            assert _attempt(harness, "mallory", PASSWORD) == 200
     assert _attempt(harness, "bob", PASSWORD, forwarded="10.9.9.9") == 429
 
 
@@ -66,6 +71,17 @@ def test_client_address_believes_only_trusted_proxies() -> None:
     assert client_address(_request("127.0.0.1", "not-an-ip"), trusted) == "not-an-ip"
     assert client_address(_request("127.0.0.1", None), trusted) == "127.0.0.1"
     assert client_address(_request("127.0.0.1", "1.2.3.4"), []) == "127.0.0.1"
+
+
+def test_addresses_get_more_free_failures_than_accounts() -> None:
+    throttle = MemoryThrottle()
+    for _ in range(3):
+        throttle.failed("user:x")
+        throttle.failed("addr:10.0.0.1")
+    assert throttle.retry_after("user:x") >= 1 and throttle.retry_after("addr:10.0.0.1") == 0
+    for _ in range(throttle.address_backoff.free_failures - 3):
+        throttle.failed("addr:10.0.0.1")
+    assert throttle.retry_after("addr:10.0.0.1") >= 1
 
 
 def test_backoff_grows_exponentially_and_is_capped() -> None:

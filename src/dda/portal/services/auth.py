@@ -100,8 +100,7 @@ def login(session: Session, portal: Portal, username: str, password: str, client
         portal.throttle.failed(f"user:{name}")
         portal.throttle.failed(f"addr:{client}")
         raise NotAuthenticated(WRONG_LOGIN, hint="check both and try again")
-    portal.throttle.clear(f"user:{name}")
-    portal.throttle.clear(f"addr:{client}")
+    portal.throttle.clear(f"user:{name}")  # the address counter decays on its own (see throttle)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return issue_tokens(session, portal, user)
