@@ -8,14 +8,17 @@ import hmac
 import json
 import time
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import jwt
 import pytest
 from cryptography.hazmat.primitives import serialization
 from cryptography.hazmat.primitives.asymmetric import rsa
+from sqlalchemy import update
 
-from dda.portal.security import JWT_AUDIENCE
+from dda.portal.db import RefreshToken
+from dda.portal.security import JWT_AUDIENCE, token_hash
 from tests.portal.conftest import PASSWORD, PortalHarness
 
 ME = "/api/v1/auth/me"
@@ -160,6 +163,17 @@ def test_refresh_rotates_and_reuse_revokes_the_whole_family(sqlite_portal: Porta
     assert _refresh(harness, third.json()["refresh_token"]).status_code == 401
     # while the other device's family still works.
     assert _refresh(harness, other_login["refresh_token"]).status_code == 200
+    # An expired refresh token (made so in the database) is refused.
+    latest = _refresh(harness, other_login["refresh_token"])  # rotated above; this is the reuse case
+    assert latest.status_code == 401
+    fresh = _login(harness, "bob")
+    with harness.portal.session() as session:
+        session.execute(
+            update(RefreshToken)
+            .where(RefreshToken.token_hash == token_hash(fresh["refresh_token"]))
+            .values(expires_at=datetime.now(UTC) - timedelta(seconds=1))
+        )
+    assert _refresh(harness, fresh["refresh_token"]).status_code == 401
     for bad in ("ddar_" + "A" * 43, "nonsense", "x" * 200):
         assert _refresh(harness, bad).status_code == 401
     assert _refresh(harness, "x" * 201).status_code == 422
