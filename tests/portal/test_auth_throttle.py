@@ -43,6 +43,7 @@ def test_account_lockout_after_a_few_failures_with_audit(sqlite_portal: PortalHa
     assert all(r.target_id == "alice" and r.client_address == "testclient" for r in rows)
 
 
+@pytest.mark.slow
 def test_rotating_x_forwarded_for_does_not_dodge_the_address_lock(sqlite_portal: PortalHarness) -> None:
     harness = sqlite_portal
     harness.make_user("bob")

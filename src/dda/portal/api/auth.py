@@ -146,7 +146,8 @@ def oidc_login(
         max_age=oidc_service.STATE_TTL_S,
         path=OIDC_PATH,
         httponly=True,
-        secure=request.url.scheme == "https",
+        secure=request.url.scheme == "https"
+        or (portal.settings.portal.public_url or "").startswith("https:"),
         samesite="lax",
     )
     return response

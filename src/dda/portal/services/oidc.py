@@ -139,8 +139,9 @@ def _id_token_claims(
     from joserfc.errors import JoseError
     from joserfc.jwk import KeySet
 
-    keys = KeySet.import_key_set(_fetch_json(metadata["jwks_uri"]))  # type: ignore[arg-type]
+    published = _fetch_json(metadata["jwks_uri"])
     try:
+        keys = KeySet.import_key_set(published)  # type: ignore[arg-type]
         token = jwt.decode(id_token, keys, algorithms=ID_TOKEN_ALGORITHMS)
         registry = jwt.JWTClaimsRegistry(
             leeway=30,
