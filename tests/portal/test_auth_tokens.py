@@ -58,9 +58,25 @@ def test_api_token_lifecycle(portal: PortalHarness) -> None:
     again = client.post(tokens, json={"name": "x", "role": "Viewer", "expires_in_days": 1}, headers=bearer)
     assert again.status_code == 403
 
+    # Nor log its owner out, nor change the password, nor see the owner's tokens of other use cases.
+    other_token = client.post(
+        f"/api/v1/usecases/{other}/tokens",
+        json={"name": "o", "role": "Viewer", "expires_in_days": 1},
+        headers=dana,
+    ).json()
+    assert client.post("/api/v1/auth/logout", json={"everywhere": True}, headers=bearer).status_code == 403
+    change = {"current_password": "x", "new_password": "Brand-New-Pass-42"}
+    assert client.post("/api/v1/auth/password", json=change, headers=bearer).status_code == 403
+    assert [t["id"] for t in client.get("/api/v1/auth/tokens", headers=bearer).json()] == [body["id"]]
+    assert client.delete(f"/api/v1/auth/tokens/{other_token['id']}", headers=bearer).status_code == 404
+    assert client.delete(f"/api/v1/auth/tokens/{other_token['id']}", headers=dana).status_code == 204
+
     mine = client.get("/api/v1/auth/tokens", headers=dana).json()
-    assert [t["id"] for t in mine] == [body["id"]] and "token" not in mine[0]
-    assert mine[0]["last_used_at"] is not None
+    by_id = {t["id"]: t for t in mine}
+    assert set(by_id) == {body["id"], other_token["id"]} and all("token" not in t for t in mine)
+    assert (
+        by_id[body["id"]]["last_used_at"] is not None and by_id[other_token["id"]]["revoked_at"] is not None
+    )
     assert client.get("/api/v1/auth/tokens", headers=admin).json() == []
     # Another user cannot revoke it (404), its owner can.
     assert client.delete(f"/api/v1/auth/tokens/{body['id']}", headers=admin).status_code == 404

@@ -70,6 +70,7 @@ def refresh(body: RefreshRequest, request: Request, portal: PortalDep, session: 
 def logout(
     body: LogoutRequest, session: SessionDep, access: Annotated[Access, Depends(require(Permission.SELF))]
 ) -> None:
+    auth_service.require_login(access.principal, "log out")
     auth_service.logout(session, body.refresh_token, access.principal.user_id, everywhere=body.everywhere)
 
 
@@ -107,6 +108,7 @@ def change_password(
     session: SessionDep,
     access: Annotated[Access, Depends(require(Permission.SELF))],
 ) -> None:
+    auth_service.require_login(access.principal, "change a password")
     users_service.change_own_password(
         session, access.principal.user_id, body.current_password, body.new_password
     )

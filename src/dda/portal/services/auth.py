@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from dda.core.errors import Conflict, InvalidInput
+from dda.core.errors import Conflict, InvalidInput, PermissionDenied
 from dda.portal.context import Portal
 from dda.portal.db import RefreshToken, User
 from dda.portal.permissions import Role
@@ -163,6 +163,12 @@ def logout(session: Session, refresh_token: str | None, user_id: str, *, everywh
         row = users_repo.refresh_by_hash(session, token_hash(refresh_token))
         if row is not None and row.user_id == user_id:
             users_repo.revoke_family(session, row.family_id, now)
+
+
+def require_login(principal: Principal, what: str) -> None:
+    """Some things only the person may do, not an automation token acting for them."""
+    if principal.api_token_id is not None:
+        raise PermissionDenied(f"an API token may not {what}", hint="log in as the user to do this")
 
 
 def _principal_for_user(session: Session, user: User) -> Principal:

@@ -53,14 +53,22 @@ def create(
     return CreatedToken(row, secret)
 
 
+def _visible(principal: Principal, row: ApiToken) -> bool:
+    """A user sees all their tokens; an API token only its owner's tokens of its own use case."""
+    if row.user_id != principal.user_id:
+        return False
+    return principal.api_token_id is None or row.usecase_id in principal.roles
+
+
 def list_own(session: Session, principal: Principal, usecase_id: str | None = None) -> list[ApiToken]:
-    return users_repo.api_tokens_of(session, principal.user_id, usecase_id)
+    rows = users_repo.api_tokens_of(session, principal.user_id, usecase_id)
+    return [row for row in rows if _visible(principal, row)]
 
 
 def revoke(session: Session, principal: Principal, token_id: str) -> ApiToken:
     """Revoke one of the caller's own tokens (another user's token id answers 404)."""
     row = users_repo.api_token(session, token_id)
-    if row is None or row.user_id != principal.user_id:
+    if row is None or not _visible(principal, row):
         raise NotFound(
             f"no API token {token_id[:64]!r} of yours", hint="list yours with GET /api/v1/auth/tokens"
         )
