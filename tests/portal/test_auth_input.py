@@ -3,6 +3,9 @@ PostgreSQL (which refuses NUL characters in text)."""
 
 from __future__ import annotations
 
+from sqlalchemy import select
+
+from dda.portal.db import AuditEvent
 from tests.portal.conftest import PASSWORD, PortalHarness
 
 
@@ -54,6 +57,10 @@ def test_malformed_input_is_a_client_error(portal: PortalHarness) -> None:
         "oidc-off": c.get("/api/v1/auth/oidc/callback?code=%00&state=%00"),
     }
     statuses = {name: response.status_code for name, response in answers.items()}
+    # Each refused mutation still left its audit row (a NUL in the path must not break the write).
+    with portal.portal.session() as session:
+        targets = list(session.scalars(select(AuditEvent.target_id)))
+    assert "a?b" in targets
     # A filter or cursor that matches nothing may answer an empty 200; nothing may answer 5xx.
     lenient = {"users-cursor", "token-list"}
     wrong = {
