@@ -1,4 +1,4 @@
-"""Use cases: create, update, read."""
+"""Use cases, their settings and storage locations, and shared data locations."""
 
 from __future__ import annotations
 
@@ -36,6 +36,23 @@ class UseCaseSettings(Strict):
     storage_quota_mb: int = Field(default=50_000, ge=1, le=100_000_000)
 
 
+class UseCaseSettingsPatch(Strict):
+    """A partial change of a use case's settings (fields left out keep their value)."""
+
+    default_model_type: Literal["classification", "segmentation", "anomaly"] | None = None
+    auto_pipeline: bool | None = None
+    auto_pipeline_targets: list[Target] | None = Field(default=None, max_length=5)
+    auto_pipeline_int8: bool | None = None
+    result_retention_days: int | None = Field(default=None, ge=1, le=3650)
+    storage_quota_mb: int | None = Field(default=None, ge=1, le=100_000_000)
+
+
+class StorageChange(Strict):
+    """Move a use case that is not onboarded yet (pending or failed) to another location."""
+
+    s3: S3Location | None = None  # None: a prefix of the portal's default store
+
+
 class UseCaseCreate(Strict):
     name: Name
     description: str = Field(default="", max_length=2000)
@@ -65,3 +82,26 @@ class UseCaseOut(BaseModel):
     bytes_used: int
     created_at: datetime
     my_role: str | None = None
+
+
+class DataLocationCreate(Strict):
+    name: Name
+    description: str = Field(default="", max_length=2000)
+    s3: S3Location | None = None  # None: a prefix of the portal's default store
+
+
+class DataLocationUpdate(Strict):
+    name: Name | None = None
+    description: str | None = Field(default=None, max_length=2000)
+    s3: S3Location | None = None  # replaces the location (and its credentials) when given
+
+
+class DataLocationOut(BaseModel):
+    id: str
+    name: str
+    description: str
+    storage: str  # a display form; never credentials
+    status: str
+    status_error: str | None
+    created_at: datetime
+    read_only: bool = True
