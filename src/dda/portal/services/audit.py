@@ -28,6 +28,12 @@ from dda.portal.db import AuditEvent, AuditHead
 GENESIS = "0" * 64
 _SECRET_KEYS = re.compile(r"pass|secret|token|key|credential|authorization|cookie", re.IGNORECASE)
 MAX_SUMMARY_VALUE = 200
+_SECRET_VALUES = (
+    (re.compile(r"eyJ[\w-]{4,}\.[\w-]{4,}\.[\w-]*"), "***"),  # JWTs
+    (re.compile(r"(?i)\b(bearer|basic)\s+[\w.~+/=-]+"), r"\1 ***"),
+    (re.compile(r"-----BEGIN [A-Z ]*PRIVATE KEY-----.*?(-----END [A-Z ]*PRIVATE KEY-----|$)", re.S), "***"),
+    (re.compile(r"://[^/@\s:]+:[^/@\s]+@"), "://***@"),  # credentials in URLs
+)
 
 
 @dataclass
@@ -47,7 +53,8 @@ class AuditEntry:
 
 
 def scrub(summary: dict[str, Any]) -> dict[str, Any]:
-    """A change summary safe to keep: secrets masked, long values cut, nesting flattened to text."""
+    """A change summary safe to keep: secrets masked (by key name at any depth, and values that look
+    like tokens, keys or URL credentials), long values cut, nesting flattened to text."""
     clean: dict[str, Any] = {}
     for key, value in list(summary.items())[:50]:
         name = str(key)[:64]
@@ -56,9 +63,31 @@ def scrub(summary: dict[str, Any]) -> dict[str, Any]:
         elif value is None or isinstance(value, bool | int | float):
             clean[name] = value
         else:
-            text = value if isinstance(value, str) else json.dumps(value, default=str, sort_keys=True)
-            clean[name] = text[:MAX_SUMMARY_VALUE]
+            masked = _mask(value, 0)
+            text = masked if isinstance(masked, str) else json.dumps(masked, default=str, sort_keys=True)
+            clean[name] = _mask_text(text)[:MAX_SUMMARY_VALUE]
     return clean
+
+
+def _mask(value: Any, depth: int) -> Any:
+    if depth > 5:
+        return "..."
+    if isinstance(value, dict):
+        return {
+            str(k)[:64]: "***" if _SECRET_KEYS.search(str(k)) else _mask(v, depth + 1)
+            for k, v in list(value.items())[:50]
+        }
+    if isinstance(value, list | tuple | set):
+        return [_mask(v, depth + 1) for v in list(value)[:50]]
+    if isinstance(value, str):
+        return _mask_text(value)
+    return value
+
+
+def _mask_text(text: str) -> str:
+    for pattern, replacement in _SECRET_VALUES:
+        text = pattern.sub(replacement, text)
+    return text
 
 
 def row_hash(row: AuditEvent) -> str:
