@@ -277,3 +277,32 @@ def _table_permissions(role: Role) -> frozenset[Permission]:
     from dda.portal.permissions import ROLE_PERMISSIONS
 
     return ROLE_PERMISSIONS[role]
+
+
+def permission_table() -> str:
+    """The permission table of docs/portal.md, rendered from the one table in the code."""
+    roles = (Role.PORTAL_ADMIN, Role.USECASE_ADMIN, Role.DATA_SCIENTIST, Role.OPERATOR, Role.VIEWER)
+    lines = [
+        "| Permission | Scope | " + " | ".join(r.value for r in roles) + " |",
+        "| --- | --- |" + " :-: |" * len(roles),
+    ]
+    for permission in Permission:
+        scope = scope_of(permission)
+        cells = []
+        for role in roles:
+            allowed = role is Role.PORTAL_ADMIN if scope is Scope.GLOBAL else role_allows(role, permission)
+            cells.append("✓" if allowed else "")
+        lines.append(f"| `{permission.value}` | {scope.value} | " + " | ".join(cells) + " |")
+    return "\n".join(lines)
+
+
+def test_docs_show_the_permission_table() -> None:
+    from pathlib import Path
+
+    docs = (Path(__file__).resolve().parents[2] / "docs" / "portal.md").read_text()
+    start = docs.index("<!-- permission-table:start")
+    start = docs.index("\n", start) + 1
+    end = docs.index("<!-- permission-table:end -->")
+    assert docs[start:end].strip() == permission_table(), (
+        "docs/portal.md's permission table is stale; paste the output of permission_table()"
+    )
