@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import threading
 from datetime import UTC, datetime
 
@@ -53,6 +55,58 @@ def test_concurrent_appends_keep_one_valid_chain(portal: PortalHarness) -> None:
     with portal.portal.session() as session:
         seqs = list(session.scalars(select(AuditEvent.seq).order_by(AuditEvent.seq)))
     assert seqs == list(range(1, 61))
+
+
+APPENDER = """
+import sys
+from pathlib import Path
+from dda.core.settings import Settings
+from dda.portal.context import build_portal
+from dda.portal.services import audit
+data_dir, url, name, count = sys.argv[1], sys.argv[2], sys.argv[3], int(sys.argv[4])
+settings = Settings(data_dir=Path(data_dir), env="test", portal={"database_url": url})
+portal = build_portal(settings, run_migrations=False)
+print("ready", flush=True)
+sys.stdin.readline()  # start together
+for number in range(count):
+    with portal.session() as session:
+        audit.append(session, audit.AuditEntry(action="proc." + name, summary={"n": number}))
+portal.close()
+"""
+
+
+def test_two_processes_append_at_once(portal: PortalHarness) -> None:
+    """Two OS processes (two API processes' worth of connections) appending to one database."""
+    settings = portal.portal.settings
+    procs = [
+        subprocess.Popen(
+            [
+                sys.executable,
+                "-c",
+                APPENDER,
+                str(settings.data_dir),
+                settings.portal_database_url,
+                name,
+                "20",
+            ],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for name in ("a", "b")
+    ]
+    for proc in procs:
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+    for proc in procs:
+        _out, err = proc.communicate(timeout=120)
+        assert proc.returncode == 0, err[-2000:]
+    report = _verify(portal)
+    assert report.ok and report.rows_checked == 40, report
 
 
 def test_purge_keeps_the_rest_verifiable_behind_a_signed_checkpoint(portal: PortalHarness) -> None:

@@ -20,6 +20,7 @@ import boto3
 import pytest
 from sqlalchemy import select
 
+from dda.core.errors import PermissionDenied
 from dda.portal.db import AuditEvent, UseCase
 from dda.portal.services import storage
 from tests.core.conftest import _moto_server_command, _wait_until_answering
@@ -223,4 +224,9 @@ def test_data_location_on_s3_attached_read_only(
     with sqlite_portal.portal.session() as session:
         store = data_locations.attached_store(session, sqlite_portal.portal, usecase_id, failed["id"])
     assert store.get_bytes("datasets/a.jpg") == b"jpeg"
+    with pytest.raises(PermissionDenied):
+        store.put_bytes("datasets/b.jpg", b"nope")
+    with pytest.raises(PermissionDenied):
+        store.delete("datasets/a.jpg")
+    assert store.list("datasets/") == ["datasets/a.jpg"]
     _no_secret_anywhere(sqlite_portal, SECRET, json.dumps(failed), tested.text, attach.text)

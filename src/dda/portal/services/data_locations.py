@@ -92,8 +92,8 @@ def detach(session: Session, usecase_id: str, location_id: str) -> None:
 
 
 def attached_store(session: Session, portal: Portal, usecase_id: str, location_id: str) -> ObjectStore:
-    """The store of a location attached to the use case (a location that is not attached answers
-    404, like one that does not exist). Callers only read from it."""
+    """The store of a location attached to the use case, read-only (a location that is not attached
+    answers 404, like one that does not exist)."""
     found = session.scalar(
         select(DataLocation)
         .join(UseCaseDataLocation, UseCaseDataLocation.data_location_id == DataLocation.id)
@@ -101,7 +101,7 @@ def attached_store(session: Session, portal: Portal, usecase_id: str, location_i
     )
     if found is None:
         raise NotFound(f"no data location {location_id!r} attached to this use case", hint="attach it first")
-    return store(portal, found)
+    return storage.ReadOnlyStore(store(portal, found))
 
 
 def _check_name_free(session: Session, name: str) -> None:

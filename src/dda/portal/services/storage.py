@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import base64
 import contextlib
+from typing import BinaryIO
 
 from cryptography.fernet import Fernet, InvalidToken
 from pydantic import SecretStr
@@ -17,6 +18,7 @@ from pydantic import SecretStr
 from dda.core.errors import DDAError, InvalidInput, NotFound, PermissionDenied, Unavailable
 from dda.core.settings import S3Settings
 from dda.core.storage import ObjectStore, open_store
+from dda.core.storage.base import Readable
 from dda.core.storage.s3 import S3ObjectStore
 from dda.portal.context import Portal
 from dda.portal.db.tenancy import StorageColumns
@@ -111,3 +113,41 @@ def redact(portal: Portal, row: StorageColumns, text: str) -> str:
         if len(value) >= 4:
             text = text.replace(value, "***")
     return text
+
+
+class ReadOnlyStore(ObjectStore):
+    """A view of another store that refuses every write (a shared data location as a use case sees it)."""
+
+    def __init__(self, inner: ObjectStore) -> None:
+        self._inner = inner
+        self.url = inner.url
+
+    def _refuse(self, key: str) -> PermissionDenied:
+        return PermissionDenied(
+            f"cannot write {key!r}: this location is attached read-only",
+            hint="copy what you need into the use case's own storage",
+        )
+
+    def put_bytes(self, key: str, data: bytes, content_type: str | None = None) -> None:
+        raise self._refuse(key)
+
+    def put_stream(self, key: str, fileobj: Readable, content_type: str | None = None) -> None:
+        raise self._refuse(key)
+
+    def delete(self, key: str) -> None:
+        raise self._refuse(key)
+
+    def open(self, key: str) -> BinaryIO:
+        return self._inner.open(key)
+
+    def list(self, prefix: str = "") -> list[str]:
+        return self._inner.list(prefix)
+
+    def exists(self, key: str) -> bool:
+        return self._inner.exists(key)
+
+    def size(self, key: str) -> int:
+        return self._inner.size(key)
+
+    def presigned_url(self, key: str, expires_s: int = 3600) -> str:
+        return self._inner.presigned_url(key, expires_s)

@@ -4,11 +4,12 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
 from sqlalchemy.orm import Session
 
 from dda.core.errors import Conflict, InvalidInput, NotFound
 from dda.portal.context import Portal
-from dda.portal.db import RoleAssignment, UseCase
+from dda.portal.db import ApiToken, RoleAssignment, UseCase, UseCaseDataLocation
 from dda.portal.permissions import Role
 from dda.portal.principal import Principal
 from dda.portal.repositories import usecases as usecases_repo
@@ -125,5 +126,9 @@ def update(session: Session, row: UseCase, body: UseCaseUpdate) -> dict[str, obj
 
 def delete(session: Session, row: UseCase) -> None:
     """Removes the record and its role assignments; the objects in its store are kept (nothing stored
-    is lost: an admin removes them deliberately)."""
+    is lost: an admin removes them deliberately). Rows that point at it are removed explicitly, so
+    nothing is left behind where the database does not enforce foreign keys (SQLite)."""
+    session.execute(sa.delete(ApiToken).where(ApiToken.usecase_id == row.id))
+    session.execute(sa.delete(RoleAssignment).where(RoleAssignment.usecase_id == row.id))
+    session.execute(sa.delete(UseCaseDataLocation).where(UseCaseDataLocation.usecase_id == row.id))
     session.delete(row)
