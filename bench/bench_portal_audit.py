@@ -82,6 +82,9 @@ def fill(client: TestClient, rows: int, noise: int) -> tuple[str, dict[str, str]
                     summary={"n": number},
                 )
                 audit_service.append(session, entry)
+    if portal.engine.dialect.name == "postgresql":  # fresh statistics, as autovacuum would leave them
+        with portal.engine.connect().execution_options(isolation_level="AUTOCOMMIT") as conn:
+            conn.execute(sqlalchemy.text("ANALYZE audit_events"))
     login = client.post("/api/v1/auth/login", json={"username": "owner", "password": PASSWORD}).json()
     return target, {"Authorization": f"Bearer {login['access_token']}"}, users
 

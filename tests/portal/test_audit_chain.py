@@ -7,6 +7,7 @@ import sys
 import threading
 from datetime import UTC, datetime
 
+import pytest
 from sqlalchemy import select
 from typer.testing import CliRunner
 
@@ -75,6 +76,7 @@ portal.close()
 """
 
 
+@pytest.mark.slow
 def test_two_processes_append_at_once(portal: PortalHarness) -> None:
     """Two OS processes (two API processes' worth of connections) appending to one database."""
     settings = portal.portal.settings

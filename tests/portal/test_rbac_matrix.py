@@ -222,6 +222,7 @@ def cases(routes: list[Any]) -> Iterator[tuple[Any, str, str | None]]:
                 yield route, method, relation
 
 
+@pytest.mark.slow
 def test_every_route_every_role_every_relation(sqlite_portal: PortalHarness) -> None:
     world = World(sqlite_portal)
     world.build()
