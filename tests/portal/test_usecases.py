@@ -96,3 +96,23 @@ def test_data_locations_admin_crud_attach_and_member_listing(portal: PortalHarne
     assert portal.client.get(attached_url, headers=dora).json()["items"] == []
     assert portal.client.delete(f"/api/v1/data-locations/{location['id']}", headers=admin).status_code == 204
     assert portal.client.get(f"/api/v1/data-locations/{location['id']}", headers=admin).status_code == 404
+
+
+def test_bad_storage_prefixes_and_stale_settings(sqlite_portal: PortalHarness) -> None:
+    portal = sqlite_portal
+    portal.make_user("root", admin=True)
+    admin = portal.login("root")
+    for prefix in ("../other-tenant", "a/../../b", "x\\..\\y", "a/./b"):
+        body = {"name": "bad", "s3": {"bucket": "some-bucket", "prefix": prefix}}
+        response = portal.client.post("/api/v1/usecases", json=body, headers=admin)
+        assert response.status_code == 422, (prefix, response.text)
+    usecase_id = portal.create_usecase(admin, "old")
+    from dda.portal.db import UseCase
+
+    with portal.portal.session() as session:  # a value an older version allowed, and a dropped field
+        row = session.get(UseCase, usecase_id)
+        assert row is not None
+        row.settings = {"storage_quota_mb": -5, "result_retention_days": 7, "retired_field": True}
+    read = portal.client.get(f"/api/v1/usecases/{usecase_id}/settings", headers=admin)
+    assert read.status_code == 200
+    assert read.json()["storage_quota_mb"] == 50_000 and read.json()["result_retention_days"] == 7

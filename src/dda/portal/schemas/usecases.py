@@ -5,8 +5,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, Field, SecretStr
+from pydantic import BaseModel, Field, SecretStr, field_validator
 
+from dda.core.errors import InvalidInput
+from dda.core.storage.keys import validate_key
 from dda.portal.schemas.common import Name, Strict
 
 Target = Literal["x86_64-cpu", "arm64-cpu", "openvino", "jetson", "x86_64-cuda"]
@@ -21,6 +23,18 @@ class S3Location(Strict):
     region: str = Field(default="us-east-1", max_length=64)
     access_key_id: str | None = Field(default=None, max_length=255)
     secret_access_key: SecretStr | None = Field(default=None)
+
+    @field_validator("prefix")
+    @classmethod
+    def _safe_prefix(cls, value: str) -> str:
+        """The prefix becomes the root of every key: it must be a key by core's rules itself."""
+        stripped = value.strip("/")
+        if stripped:
+            try:
+                validate_key(stripped)
+            except InvalidInput as exc:
+                raise ValueError(exc.message) from exc
+        return stripped
 
 
 def _default_targets() -> list[Target]:

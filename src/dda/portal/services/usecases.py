@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
 from dda.core.errors import Conflict, InvalidInput, NotFound
@@ -97,8 +98,16 @@ def change_storage(portal: Portal, row: UseCase, body: StorageChange) -> None:
 
 def settings_of(row: UseCase) -> UseCaseSettings:
     """The use case's settings with defaults for anything stored before a field existed."""
-    known = set(UseCaseSettings.model_fields)
-    return UseCaseSettings.model_validate({k: v for k, v in (row.settings or {}).items() if k in known})
+    stored = row.settings if isinstance(row.settings, dict) else {}
+    kept: dict[str, object] = {}
+    for name in UseCaseSettings.model_fields:  # a value no longer valid falls back to its default
+        if name in stored:
+            try:
+                UseCaseSettings.model_validate({name: stored[name]})
+            except ValidationError:
+                continue
+            kept[name] = stored[name]
+    return UseCaseSettings.model_validate(kept)
 
 
 def patch_settings(row: UseCase, body: UseCaseSettingsPatch) -> dict[str, object]:
