@@ -149,6 +149,13 @@ def test_other_tenant_ids_answer_404_on_every_usecase_route(tenants: Tenants) ->
             assert response.json()["code"] == "usecase_not_found"
             walked += 1
     assert walked >= 5
+    # Objects attached to B (a shared data location) are invisible from A.
+    location = harness.client.post("/api/v1/data-locations", json={"name": "b-only"}, headers=tenants.admin)
+    attach = f"/api/v1/usecases/{tenants.b}/data-locations/{location.json()['id']}"
+    assert harness.client.put(attach, headers=tenants.admin).status_code == 200
+    assert (
+        harness.client.get(f"/api/v1/usecases/{tenants.a}/data-locations", headers=ada).json()["items"] == []
+    )
     assert tenants.snapshot()[f"usecases/{tenants.b}/{SECRET_KEY_IN_B}"] == tenants.b_secret
 
 
