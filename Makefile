@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/dda demo --no-serve
 	$(BIN)/python bench/bench_station.py
 	$(BIN)/python bench/bench_portal_auth.py
+	$(BIN)/python bench/bench_portal_audit.py
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

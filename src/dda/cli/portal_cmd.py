@@ -8,8 +8,10 @@ import getpass
 import typer
 
 from dda.cli._common import handle_errors
+from dda.cli.portal_audit_cmd import audit_app
 
 portal_app = typer.Typer(help="Run the portal and manage it.", no_args_is_help=True)
+portal_app.add_typer(audit_app, name="audit")
 
 
 @portal_app.command()
