@@ -44,6 +44,8 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_demo_model.py
 	$(BIN)/dda demo --no-serve
 	$(BIN)/python bench/bench_station.py
+	$(BIN)/python bench/bench_portal_auth.py
+	$(BIN)/python bench/bench_portal_audit.py
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

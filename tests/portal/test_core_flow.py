@@ -68,15 +68,3 @@ def test_every_mutation_and_login_is_audited_in_a_verifiable_chain(portal: Porta
     with portal.portal.session() as session:
         report = audit_service.verify_chain(session)
     assert not report.ok and report.first_broken_seq == 3
-
-
-def test_routes_declare_exactly_one_permission(sqlite_portal: PortalHarness) -> None:
-    from fastapi.routing import APIRoute
-
-    from dda.portal.api.deps import declared_permissions
-
-    missing = []
-    for route in sqlite_portal.client.app.routes:  # type: ignore[attr-defined]
-        if isinstance(route, APIRoute) and len(declared_permissions(route)) != 1:
-            missing.append(f"{sorted(route.methods)} {route.path}: {declared_permissions(route)}")
-    assert not missing, "routes without exactly one permission:\n" + "\n".join(missing)

@@ -6,7 +6,7 @@ import typer
 
 import dda
 from dda.cli import doctor
-from dda.cli._common import not_landed_group
+from dda.cli._common import handle_errors, not_landed_group
 from dda.core.logging import configure_logging
 from dda.core.settings import get_settings
 
@@ -19,8 +19,9 @@ app = typer.Typer(
 
 
 @app.callback()
+@handle_errors
 def _setup() -> None:
-    settings = get_settings()
+    settings = get_settings()  # refuses e.g. the default secret in production: a clear error, exit 1
     configure_logging(settings.log_level, settings.log_json)
 
 

@@ -8,11 +8,14 @@ import getpass
 import typer
 
 from dda.cli._common import handle_errors
+from dda.cli.portal_audit_cmd import audit_app
 
 portal_app = typer.Typer(help="Run the portal and manage it.", no_args_is_help=True)
+portal_app.add_typer(audit_app, name="audit")
 
 
 @portal_app.command()
+@handle_errors
 def serve(
     host: str = typer.Option(None, help="address to listen on (default: settings, 127.0.0.1)"),
     port: int = typer.Option(None, help="port (default: settings, 8000)"),
@@ -78,4 +81,7 @@ def create_admin(
 
 
 def register(app: typer.Typer) -> None:
+    from dda.cli import portal_remote
+
+    portal_remote.register(portal_app)
     app.add_typer(portal_app, name="portal")

@@ -73,6 +73,26 @@ class StationSettings(BaseModel):
     remote: RemoteOperationSettings = Field(default_factory=RemoteOperationSettings)
 
 
+class OidcSettings(BaseModel):
+    """Optional OpenID Connect login (authorization code + PKCE). Users are matched by the ID
+    token's ``sub``; a new subject becomes a portal user named by ``username_claim``."""
+
+    issuer: str  # e.g. https://login.example.com/realms/plant ; discovery at <issuer>/.well-known/...
+    discovery_url: str | None = None  # default: <issuer>/.well-known/openid-configuration
+    client_id: str
+    client_secret: SecretStr | None = None
+    scopes: str = "openid profile email"
+    username_claim: str = "preferred_username"
+    # PortalAdmin when this claim equals admin_value (or is a list holding it); None: never from OIDC.
+    admin_claim: str | None = None
+    admin_value: str = "dda-portal-admins"
+    # New OIDC users get this role in this use case (name), if both are set.
+    default_usecase: str | None = None
+    default_role: Literal["UseCaseAdmin", "DataScientist", "Operator", "Viewer"] = "Viewer"
+    # The callback URL registered at the provider; default: <public_url>/api/v1/auth/oidc/callback.
+    redirect_url: str | None = None
+
+
 class PortalSettings(BaseModel):
     """The portal (REST API for use cases, data, jobs, registry, devices and deployments)."""
 
@@ -83,6 +103,7 @@ class PortalSettings(BaseModel):
     object_store_url: str | None = None  # default: file://<data_dir>/portal/objects
     # Shared state of several API processes (login throttling, rate limits). None: in-process.
     redis_url: str | None = None
+    redis_key_prefix: str = "dda:portal:"  # several portals (or test runs) may share one Redis
     public_url: str | None = None  # how browsers and stations reach the portal (links, enrollment)
     access_token_ttl_s: int = Field(default=900, ge=30, le=86_400)
     refresh_token_ttl_s: int = Field(default=14 * 86_400, ge=300)
@@ -90,6 +111,7 @@ class PortalSettings(BaseModel):
     # Client addresses of reverse proxies whose X-Forwarded-For is believed (exact IPs or CIDRs).
     trusted_proxies: list[str] = Field(default_factory=list)
     max_upload_mb: int = Field(default=200, ge=1)
+    oidc: OidcSettings | None = None  # DDA_PORTAL__OIDC__ISSUER, DDA_PORTAL__OIDC__CLIENT_ID, ...
 
 
 class Settings(BaseSettings):

@@ -74,5 +74,5 @@ def build_portal(settings: Settings, *, run_migrations: bool = True) -> Portal:
         sessions=sessions,
         store=store,
         secret_key=portal_secret(settings),
-        throttle=make_throttle(settings.portal.redis_url),
+        throttle=make_throttle(settings.portal.redis_url, settings.portal.redis_key_prefix),
     )

@@ -20,6 +20,7 @@ from dda.portal.services.audit import AuditEntry
 log = get_logger(__name__)
 MUTATING = {"POST", "PUT", "PATCH", "DELETE"}
 _REQUEST_ID = re.compile(r"^[A-Za-z0-9._-]{1,64}$")
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 
 def record(request: Request, entry: AuditEntry) -> None:
@@ -56,7 +57,8 @@ def _default_entry(request: Request) -> AuditEntry:
     name = getattr(route, "name", None) or request.url.path
     params = {k: v for k, v in request.path_params.items() if k != "usecase_id"}
     target_id = next(iter(params.values()), "") if params else ""
-    return AuditEntry(action=str(name), target_id=str(target_id)[:128])
+    printable = _CONTROL.sub("?", str(target_id))  # a crafted path (NUL, newlines) still gets its row
+    return AuditEntry(action=str(name), target_id=printable[:128])
 
 
 def _audited_by_default(path: str) -> bool:

@@ -202,3 +202,12 @@ def declared_permissions(route: Any) -> list[Permission]:
             found.append(permission)
         stack.extend(dependant.dependencies)
     return found
+
+
+def api_routes(app: Any) -> list[Any]:
+    """Every API route of ``app`` with its effective path, methods and dependencies. FastAPI keeps
+    included routers nested (``app.routes`` holds no APIRoute of theirs); this flattens them the
+    way the OpenAPI generator does, so the deny-by-default checks see every route."""
+    from fastapi.routing import APIRoute, iter_route_contexts
+
+    return [rc for rc in iter_route_contexts(app.routes) if isinstance(rc.original_route, APIRoute)]

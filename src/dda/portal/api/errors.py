@@ -5,6 +5,7 @@ from __future__ import annotations
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError
 
 from dda.core.errors import (
     Conflict,
@@ -74,6 +75,18 @@ async def _validation_error(request: Request, exc: Exception) -> JSONResponse:
     return JSONResponse(body, status_code=422)
 
 
+async def _data_error(request: Request, exc: Exception) -> JSONResponse:
+    """A value the database refuses (PostgreSQL: NUL bytes in text, out-of-range numbers) is the
+    caller's input, not a server fault."""
+    body = {
+        "detail": "the request holds a value the database cannot store (e.g. a NUL character)",
+        "code": "invalid_input",
+        "hint": "remove control characters and keep numbers in range",
+    }
+    return JSONResponse(body, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DDAError, _domain_error)
+    app.add_exception_handler(DataError, _data_error)
     app.add_exception_handler(RequestValidationError, _validation_error)

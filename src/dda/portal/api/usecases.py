@@ -12,7 +12,14 @@ from dda.portal.db import UseCase
 from dda.portal.permissions import Permission
 from dda.portal.repositories import usecases as usecases_repo
 from dda.portal.schemas.common import Limit, Page
-from dda.portal.schemas.usecases import UseCaseCreate, UseCaseOut, UseCaseUpdate
+from dda.portal.schemas.usecases import (
+    StorageChange,
+    UseCaseCreate,
+    UseCaseOut,
+    UseCaseSettings,
+    UseCaseSettingsPatch,
+    UseCaseUpdate,
+)
 from dda.portal.services import storage
 from dda.portal.services import usecases as usecases_service
 from dda.portal.services.audit import AuditEntry
@@ -120,6 +127,57 @@ def reonboard_usecase(
             target_type="usecase",
             target_id=row.id,
             summary={"onboarding": row.onboarding_status},
+        ),
+    )
+    return to_out(row, access.role.value if access.role else None)
+
+
+@router.get("/{usecase_id}/settings", response_model=UseCaseSettings)
+def get_settings(
+    usecase_id: str, session: SessionDep, access: Annotated[Access, Depends(require(Permission.USECASE_VIEW))]
+) -> UseCaseSettings:
+    return usecases_service.settings_of(usecases_service.get(session, usecase_id))
+
+
+@router.patch("/{usecase_id}/settings", response_model=UseCaseSettings)
+def update_settings(
+    usecase_id: str,
+    body: UseCaseSettingsPatch,
+    request: Request,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.USECASE_UPDATE))],
+) -> UseCaseSettings:
+    row = usecases_service.get(session, usecase_id)
+    changes = usecases_service.patch_settings(row, body)
+    record(
+        request,
+        AuditEntry(action="usecase.settings", target_type="usecase", target_id=row.id, summary=changes),
+    )
+    return usecases_service.settings_of(row)
+
+
+@router.put("/{usecase_id}/storage", response_model=UseCaseOut)
+def change_storage(
+    usecase_id: str,
+    body: StorageChange,
+    request: Request,
+    portal: PortalDep,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.USECASE_CREATE))],
+) -> UseCaseOut:
+    """Move a use case that is not onboarded yet (pending/failed) to another location (PortalAdmin:
+    the one who sets up locations and their credentials) and onboard it there."""
+    row = usecases_service.get(session, usecase_id)
+    usecases_service.change_storage(portal, row, body)
+    summary = {"storage": storage.describe(row, row.id, "usecases"), "onboarding": row.onboarding_status}
+    record(
+        request,
+        AuditEntry(
+            action="usecase.storage",
+            target_type="usecase",
+            target_id=row.id,
+            usecase_id=row.id,
+            summary=summary,
         ),
     )
     return to_out(row, access.role.value if access.role else None)

@@ -18,6 +18,10 @@ def by_username(session: Session, username: str) -> User | None:
     return session.scalar(select(User).where(User.username == username.strip().lower()))
 
 
+def by_oidc_subject(session: Session, subject: str) -> User | None:
+    return session.scalar(select(User).where(User.oidc_subject == subject))
+
+
 def count(session: Session) -> int:
     return session.scalar(select(func.count()).select_from(User)) or 0
 
@@ -75,7 +79,23 @@ def api_token_by_hash(session: Session, digest: str) -> ApiToken | None:
     return session.scalar(select(ApiToken).where(ApiToken.token_hash == digest))
 
 
-def api_tokens_of(session: Session, user_id: str) -> list[ApiToken]:
-    return list(
-        session.scalars(select(ApiToken).where(ApiToken.user_id == user_id).order_by(ApiToken.created_at))
+def api_tokens_of(session: Session, user_id: str, usecase_id: str | None = None) -> list[ApiToken]:
+    query = select(ApiToken).where(ApiToken.user_id == user_id)
+    if usecase_id is not None:
+        query = query.where(ApiToken.usecase_id == usecase_id)
+    return list(session.scalars(query.order_by(ApiToken.created_at, ApiToken.id)))
+
+
+def api_token(session: Session, token_id: str) -> ApiToken | None:
+    return session.get(ApiToken, token_id)
+
+
+def usecase_admins(session: Session, usecase_id: str) -> int:
+    return (
+        session.scalar(
+            select(func.count())
+            .select_from(RoleAssignment)
+            .where(RoleAssignment.usecase_id == usecase_id, RoleAssignment.role == "UseCaseAdmin")
+        )
+        or 0
     )

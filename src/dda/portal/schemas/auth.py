@@ -10,7 +10,7 @@ from dda.portal.schemas.common import Strict
 
 
 class LoginRequest(Strict):
-    username: str = Field(min_length=1, max_length=64)
+    username: str = Field(min_length=1, max_length=64, pattern=r"^[^\x00-\x1f\x7f]+$")
     password: str = Field(min_length=1, max_length=1024)
 
 
@@ -51,3 +51,8 @@ class MeResponse(BaseModel):
 class ChangePasswordRequest(Strict):
     current_password: str = Field(min_length=1, max_length=1024)
     new_password: str = Field(min_length=1, max_length=1024)
+
+
+class OidcInfo(BaseModel):
+    enabled: bool
+    login_url: str | None = None

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy.orm import Session
 
-from dda.core.errors import Conflict
+from dda.core.errors import Conflict, InvalidInput, PermissionDenied
 from dda.portal.context import Portal
 from dda.portal.db import RefreshToken, User
 from dda.portal.permissions import Role
@@ -28,6 +29,7 @@ from dda.portal.security import (
 )
 
 WRONG_LOGIN = "wrong username or password"
+USERNAME = re.compile(r"[a-z0-9][a-z0-9._@+-]{0,63}")
 
 
 @dataclass(frozen=True)
@@ -51,10 +53,18 @@ def create_user(
     is_portal_admin: bool = False,
     email: str | None = None,
     display_name: str | None = None,
+    oidc_subject: str | None = None,
 ) -> User:
     name = username.strip().lower()
+    if not USERNAME.fullmatch(name):
+        raise InvalidInput(
+            "a username is 1-64 characters: letters, digits and . _ @ + -, starting with a letter or digit",
+            hint="pick another name",
+        )
     if users_repo.by_username(session, name) is not None:
         raise Conflict(f"user {name!r} already exists", hint="pick another name")
+    if oidc_subject is not None and users_repo.by_oidc_subject(session, oidc_subject) is not None:
+        raise Conflict("another user is linked to this OpenID Connect subject", hint="unlink it first")
     user = User(
         username=name,
         email=email,
@@ -62,6 +72,7 @@ def create_user(
         password_hash=hash_password(password) if password is not None else None,
         password_changed_at=_now() if password is not None else None,
         is_portal_admin=is_portal_admin,
+        oidc_subject=oidc_subject,
     )
     session.add(user)
     session.flush()
@@ -89,8 +100,7 @@ def login(session: Session, portal: Portal, username: str, password: str, client
         portal.throttle.failed(f"user:{name}")
         portal.throttle.failed(f"addr:{client}")
         raise NotAuthenticated(WRONG_LOGIN, hint="check both and try again")
-    portal.throttle.clear(f"user:{name}")
-    portal.throttle.clear(f"addr:{client}")
+    portal.throttle.clear(f"user:{name}")  # the address counter decays on its own (see throttle)
     if user.password_hash and needs_rehash(user.password_hash):
         user.password_hash = hash_password(password)
     return issue_tokens(session, portal, user)
@@ -130,7 +140,9 @@ def refresh(session: Session, portal: Portal, refresh_token: str) -> TokenPair:
         raise NotAuthenticated("the refresh token is not valid", hint="log in again")
     now = _now()
     if row.rotated_at is not None or row.revoked_at is not None:
-        users_repo.revoke_family(session, row.family_id, now)
+        # In its own transaction: the request's one is rolled back when the 401 is raised.
+        with portal.session() as own:
+            users_repo.revoke_family(own, row.family_id, now)
         raise NotAuthenticated("the refresh token was already used or revoked", hint="log in again")
     user = users_repo.by_id(session, row.user_id)
     if row.expires_at <= now or user is None or user.disabled:
@@ -151,6 +163,12 @@ def logout(session: Session, refresh_token: str | None, user_id: str, *, everywh
         row = users_repo.refresh_by_hash(session, token_hash(refresh_token))
         if row is not None and row.user_id == user_id:
             users_repo.revoke_family(session, row.family_id, now)
+
+
+def require_login(principal: Principal, what: str) -> None:
+    """Some things only the person may do, not an automation token acting for them."""
+    if principal.api_token_id is not None:
+        raise PermissionDenied(f"an API token may not {what}", hint="log in as the user to do this")
 
 
 def _principal_for_user(session: Session, user: User) -> Principal:

@@ -28,16 +28,26 @@ class Backoff:
         return float(min(self.max_s, self.base_s * 2 ** (failures - self.free_failures)))
 
 
+ADDRESS_PREFIX = "addr:"
+
+
 class Throttle(ABC):
     def __init__(self, backoff: Backoff | None = None) -> None:
         self.backoff = backoff or Backoff()
+        # A client address (maybe a whole plant behind NAT) gets more free failures than an account;
+        # its counter is not cleared by a success (or one valid account would reset it between
+        # guesses at others), it decays after the window.
+        self.address_backoff = Backoff(free_failures=10, window_s=self.backoff.window_s)
+
+    def backoff_for(self, key: str) -> Backoff:
+        return self.address_backoff if key.startswith(ADDRESS_PREFIX) else self.backoff
 
     def retry_after(self, key: str) -> int:
         """Seconds until ``key`` may try again (0: now)."""
         failures, last = self._read(key)
         if failures == 0:
             return 0
-        wait = last + self.backoff.lock_seconds(failures) - time.time()
+        wait = last + self.backoff_for(key).lock_seconds(failures) - time.time()
         return max(0, int(wait + 0.999))
 
     @abstractmethod
@@ -84,10 +94,9 @@ class MemoryThrottle(Throttle):
 class RedisThrottle(Throttle):
     """Several API processes: counters live in Redis, expiring on their own."""
 
-    PREFIX = "dda:portal:throttle:"
-
-    def __init__(self, url: str, backoff: Backoff | None = None) -> None:
+    def __init__(self, url: str, backoff: Backoff | None = None, prefix: str = "dda:portal:") -> None:
         super().__init__(backoff)
+        self.PREFIX = prefix + "throttle:"
         try:
             import redis
         except ImportError as exc:  # pragma: no cover - redis is in the portal extra
@@ -118,5 +127,5 @@ class RedisThrottle(Throttle):
         self._redis.close()
 
 
-def make_throttle(redis_url: str | None) -> Throttle:
-    return RedisThrottle(redis_url) if redis_url else MemoryThrottle()
+def make_throttle(redis_url: str | None, prefix: str = "dda:portal:") -> Throttle:
+    return RedisThrottle(redis_url, prefix=prefix) if redis_url else MemoryThrottle()

@@ -4,16 +4,24 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import sqlalchemy as sa
+from pydantic import ValidationError
 from sqlalchemy.orm import Session
 
-from dda.core.errors import Conflict, DDAError, InvalidInput, NotFound
+from dda.core.errors import Conflict, InvalidInput, NotFound
 from dda.portal.context import Portal
-from dda.portal.db import RoleAssignment, UseCase
+from dda.portal.db import ApiToken, RoleAssignment, UseCase, UseCaseDataLocation
 from dda.portal.permissions import Role
 from dda.portal.principal import Principal
 from dda.portal.repositories import usecases as usecases_repo
 from dda.portal.repositories import users as users_repo
-from dda.portal.schemas.usecases import UseCaseCreate, UseCaseUpdate
+from dda.portal.schemas.usecases import (
+    StorageChange,
+    UseCaseCreate,
+    UseCaseSettings,
+    UseCaseSettingsPatch,
+    UseCaseUpdate,
+)
 from dda.portal.services import storage
 
 ONBOARDING_PROBE = "_dda-onboarding-check"
@@ -44,17 +52,7 @@ def create(session: Session, portal: Portal, body: UseCaseCreate, creator: Princ
         owner_id=owner_id,
         settings=body.settings.model_dump(mode="json"),
     )
-    if body.s3 is not None:
-        row.storage_kind = "s3"
-        row.s3_endpoint_url = body.s3.endpoint_url
-        row.s3_bucket = body.s3.bucket
-        row.s3_region = body.s3.region
-        row.storage_prefix = body.s3.prefix.strip("/")
-        row.s3_access_key_id = body.s3.access_key_id
-        if body.s3.secret_access_key is not None:
-            row.s3_secret_encrypted = storage.encrypt_secret(
-                portal, body.s3.secret_access_key.get_secret_value()
-            )
+    storage.apply_location(portal, row, body.s3)
     session.add(row)
     session.flush()
     # The owner administers the use case (the seed: creator -> UseCaseAdmin).
@@ -66,7 +64,8 @@ def create(session: Session, portal: Portal, body: UseCaseCreate, creator: Princ
 
 def onboard(portal: Portal, row: UseCase) -> None:
     """Check the location is reachable and writable, lay out its folders, record the outcome.
-    A failure is recorded on the use case (status 'failed' + reason) and can be retried."""
+    A failure is recorded on the use case (status 'failed' + a reason without credentials) and can
+    be retried (POST .../onboard) once the location is fixed."""
     try:
         store = storage.store_for(portal, "usecases", row, row.id)
         store.put_bytes(ONBOARDING_PROBE, b"ok")
@@ -77,17 +76,45 @@ def onboard(portal: Portal, row: UseCase) -> None:
         store.delete(ONBOARDING_PROBE)
         for folder in storage.LAYOUT:
             store.put_bytes(f"{folder}/README.txt", f"DDA use case {row.name}: {folder}\n".encode())
-    except DDAError as exc:
+    except Exception as exc:  # botocore, OS and DDA errors alike: record, never leak a traceback
         row.onboarding_status = "failed"
-        row.onboarding_error = f"{exc.message} ({exc.hint})" if exc.hint else exc.message
-        return
-    except Exception as exc:  # botocore and OS errors: record, never leak a traceback
-        row.onboarding_status = "failed"
-        row.onboarding_error = f"the storage location is not reachable or not writable ({type(exc).__name__})"
+        row.onboarding_error = storage.failure_reason(portal, row, exc)
         return
     row.onboarding_status = "ready"
     row.onboarding_error = None
     row.onboarded_at = datetime.now(UTC)
+
+
+def change_storage(portal: Portal, row: UseCase, body: StorageChange) -> None:
+    """Point a use case that is not onboarded yet at another location and onboard it there."""
+    if row.onboarding_status == "ready":
+        raise Conflict(
+            "this use case is onboarded: its objects live at its current location",
+            hint="create a new use case for another location (moving stored objects is not automatic)",
+        )
+    storage.apply_location(portal, row, body.s3)
+    onboard(portal, row)
+
+
+def settings_of(row: UseCase) -> UseCaseSettings:
+    """The use case's settings with defaults for anything stored before a field existed."""
+    stored = row.settings if isinstance(row.settings, dict) else {}
+    kept: dict[str, object] = {}
+    for name in UseCaseSettings.model_fields:  # a value no longer valid falls back to its default
+        if name in stored:
+            try:
+                UseCaseSettings.model_validate({name: stored[name]})
+            except ValidationError:
+                continue
+            kept[name] = stored[name]
+    return UseCaseSettings.model_validate(kept)
+
+
+def patch_settings(row: UseCase, body: UseCaseSettingsPatch) -> dict[str, object]:
+    changes = body.model_dump(exclude_unset=True, mode="json")
+    merged = settings_of(row).model_dump(mode="json") | {k: v for k, v in changes.items() if v is not None}
+    row.settings = UseCaseSettings.model_validate(merged).model_dump(mode="json")
+    return {k: v for k, v in changes.items() if v is not None}
 
 
 def update(session: Session, row: UseCase, body: UseCaseUpdate) -> dict[str, object]:
@@ -108,5 +135,9 @@ def update(session: Session, row: UseCase, body: UseCaseUpdate) -> dict[str, obj
 
 def delete(session: Session, row: UseCase) -> None:
     """Removes the record and its role assignments; the objects in its store are kept (nothing stored
-    is lost: an admin removes them deliberately)."""
+    is lost: an admin removes them deliberately). Rows that point at it are removed explicitly, so
+    nothing is left behind where the database does not enforce foreign keys (SQLite)."""
+    session.execute(sa.delete(ApiToken).where(ApiToken.usecase_id == row.id))
+    session.execute(sa.delete(RoleAssignment).where(RoleAssignment.usecase_id == row.id))
+    session.execute(sa.delete(UseCaseDataLocation).where(UseCaseDataLocation.usecase_id == row.id))
     session.delete(row)
