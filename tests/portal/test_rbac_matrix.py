@@ -14,7 +14,8 @@ Definitions (precise, so that 100 % can match):
   allow a PortalAdmin and deny everyone else with 403. Use-case routes (they must have a
   ``{usecase_id}`` in their path): a use case that does not exist -> 404 for everyone; a use case
   where the caller holds no role -> 404 (never 403: no existence leak); otherwise the caller's role
-  (PortalAdmin counts as one in every use case) decides: allowed, or 403.
+  (PortalAdmin counts as one in every use case) decides: allowed, or 403. ``device`` routes (the
+  stations' agent API) deny every user with 401: only a device signature opens them.
 
 Destructive routes: after any successful mutating call the fixtures (users, roles, both use cases,
 the logins) are checked and rebuilt under new names when something changed.
@@ -191,8 +192,8 @@ def expected_code(permission: Permission, subject: str, relation: str | None) ->
     scope = scope_of(permission)
     if scope is Scope.PUBLIC:
         return None
-    if subject == ANONYMOUS:
-        return "not_authenticated"
+    if subject == ANONYMOUS or scope is Scope.DEVICE:
+        return "not_authenticated"  # stations' routes take a device signature, never a user's login
     if scope is Scope.SELF:
         return None
     if scope is Scope.GLOBAL:
