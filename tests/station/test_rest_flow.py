@@ -49,8 +49,10 @@ def test_plugins_catalog_has_every_family_with_schemas(client: TestClient, auth:
         "timer",
         "continuous",
         "mqtt",
+        "modbus",
+        "opcua",
     }
-    assert {p["type"] for p in catalog["outputs"]} == {"digital_output", "webhook", "mqtt"}
+    assert {p["type"] for p in catalog["outputs"]} == {"digital_output", "webhook", "mqtt", "modbus", "opcua"}
     webhook = next(p for p in catalog["outputs"] if p["type"] == "webhook")
     assert webhook["title"] and "url" in webhook["schema"]["properties"]
 

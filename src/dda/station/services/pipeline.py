@@ -9,14 +9,17 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
+from dda.runtime.types import Prediction, Verdict
 from dda.station.db.models import InferenceResult
 from dda.station.plugins.outputs import OutputConfigBase
 from dda.station.plugins.processing import CameraSettings, apply_camera_settings
 from dda.station.plugins.sources import Frame, SourceConfigBase
 from dda.station.plugins.triggers import TriggerConfigBase
+from dda.station.services.image_stats import image_stats
 from dda.station.services.metrics import StationMetrics
 from dda.station.services.model_registry import ModelRegistry
 from dda.station.services.result_store import PendingResult, ResultContext, ResultStore
+from dda.station.services.trace import Choice, Recipe, Trace, choose
 
 
 @dataclass(frozen=True)
@@ -32,6 +35,28 @@ class WorkflowSpec:
     model_version: str
     triggers: list[TriggerConfigBase] = field(default_factory=list)
     outputs: list[OutputConfigBase] = field(default_factory=list)
+    threshold: float | None = None  # None: the model's own
+    recipes: dict[int, Recipe] = field(default_factory=dict)
+    active_recipe: int | None = None
+
+    def choose(self, recipe: int | None) -> Choice:
+        """Model and threshold for a part with ``recipe`` (None: the active recipe, if any)."""
+        wanted = self.active_recipe if recipe is None else recipe
+        return choose((self.model_name, self.model_version), self.threshold, self.recipes, wanted)
+
+
+def apply_threshold(prediction: Prediction, threshold: float | None) -> Prediction:
+    """The verdict against the workflow's (calibrated) threshold instead of the model's own."""
+    if threshold is None:
+        return prediction
+    anomalous = prediction.anomaly_score > threshold
+    label = prediction.label
+    if not anomalous:
+        label = "normal"
+    elif label == "normal":
+        label = "anomaly"
+    verdict: Verdict = "anomaly" if anomalous else "normal"
+    return replace(prediction, verdict=verdict, label=label, threshold=float(threshold))
 
 
 class Inspector:
@@ -43,18 +68,27 @@ class Inspector:
         self.metrics = metrics
 
     def infer(
-        self, frame: Frame, spec: WorkflowSpec, capture_type: str, hardware: frozenset[str], acquire_ms: float
+        self,
+        frame: Frame,
+        spec: WorkflowSpec,
+        capture_type: str,
+        hardware: frozenset[str],
+        acquire_ms: float,
+        trace: Trace | None = None,
     ) -> PendingResult:
-        """Run one frame through the pinned model (nothing stored yet)."""
+        """Run one frame through the model its recipe selects (nothing stored yet)."""
+        trace = trace or Trace()
+        choice = spec.choose(trace.recipe)
         started = time.perf_counter()
         image = apply_camera_settings(frame.image, spec.camera, hardware)
         if spec.camera.pipeline or (spec.camera.roi and "roi" not in hardware):
             frame = replace(frame, image=image, encoded=None, encoded_format=None)  # stored bytes must match
         preprocessed = time.perf_counter()
         try:
-            with self.registry.lease(spec.model_name, spec.model_version) as model:
-                prediction = model.predict(frame.image)
+            with self.registry.lease(choice.model_name, choice.model_version) as model:
+                prediction = apply_threshold(model.predict(frame.image), choice.threshold)
                 mask_classes = list(getattr(model.manifest, "mask_labels", []) or [])
+                dataset = getattr(model.manifest, "dataset_id", None)
         except Exception:
             self.metrics.errors.labels(spec.name, "inference").inc()
             raise
@@ -66,8 +100,17 @@ class Inspector:
             **{f"model_{k}": v for k, v in prediction.timings_ms.items() if k != "total"},
         }
         ctx = ResultContext(capture_type, spec.source_id, spec.id, spec.name)
+        trace = replace(trace, recipe=choice.recipe)
         return PendingResult(
-            frame, prediction, ctx, latency, mask_classes, started=started - acquire_ms / 1000
+            frame,
+            prediction,
+            ctx,
+            latency,
+            mask_classes,
+            started=started - acquire_ms / 1000,
+            trace=trace,
+            dataset_version=str(dataset) if dataset else None,
+            stats=image_stats(frame.image),
         )
 
     def store(self, items: list[PendingResult]) -> list[InferenceResult]:

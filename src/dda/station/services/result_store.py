@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,18 +26,20 @@ from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
 from dda.core.logging import get_logger
-from dda.formats.masks import class_color, color_map_for
+from dda.formats.masks import BACKGROUND, class_color, color_map_for, is_background_name
 from dda.runtime.types import Prediction
 from dda.station.db.models import Capture, InferenceResult
 from dda.station.imaging import encode_jpeg
 from dda.station.plugins.sources.base import Frame
 from dda.station.repositories import results as results_repo
 from dda.station.services.durable import DurableBatch
+from dda.station.services.trace import Trace
 
 log = get_logger(__name__)
 MANIFEST_NAME = "manifest.jsonl"
 CLASSIFICATION_ATTR = "dda-classification"
 SEGMENTATION_ATTR = "dda-segmentation-ref"
+TRACE_ATTR = "dda-trace"
 QUOTA_LOW_WATER = 0.9  # clean up to 90% of the quota so clean-ups are rare
 
 
@@ -61,6 +63,9 @@ class PendingResult:
     latency_ms: dict[str, float]
     mask_classes: list[str]
     started: float = 0.0  # perf_counter when the capture's processing began (for the total latency)
+    trace: Trace = field(default_factory=Trace)
+    dataset_version: str | None = None
+    stats: tuple[float, float] | None = None  # brightness, sharpness
 
 
 def palette_mask_png(mask: np.ndarray, class_count: int) -> bytes:
@@ -75,6 +80,29 @@ def palette_mask_png(mask: np.ndarray, class_count: int) -> bytes:
     return buffer.getvalue()
 
 
+def mask_class_names(mask_labels: list[str]) -> list[str]:
+    """Class names by mask id, background at 0. A package's ``mask_labels`` already list the
+    background first (``["background", "anomaly"]``); older callers passed the defect classes only."""
+    if mask_labels and is_background_name(mask_labels[0]):
+        return list(mask_labels)
+    return [BACKGROUND, *mask_labels]
+
+
+def trace_metadata(
+    trace: Trace, model_name: str, model_version: str, dataset_version: str | None
+) -> dict[str, Any]:
+    """The ``dda-trace`` object of a manifest line: which part, and which model and data judged it."""
+    return {
+        "part-id": trace.part_id,
+        "serial": trace.serial,
+        "lot": trace.lot,
+        "recipe": trace.recipe,
+        "model-name": model_name,
+        "model-version": model_version,
+        "dataset-version": dataset_version,
+    }
+
+
 def ground_truth_line(
     input_name: str,
     mask_name: str | None,
@@ -83,6 +111,7 @@ def ground_truth_line(
     job: str,
     created: datetime,
     human_label: str | None = None,
+    trace: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One manifest line in the reference's Ground Truth style (classification + optional mask)."""
     label = human_label or prediction.verdict
@@ -102,12 +131,14 @@ def ground_truth_line(
     if mask_name is not None:
         line[SEGMENTATION_ATTR] = mask_name
         line[f"{SEGMENTATION_ATTR}-metadata"] = {
-            "internal-color-map": color_map_for(["background", *mask_classes]),
+            "internal-color-map": color_map_for(mask_class_names(mask_classes)),
             "job-name": job,
             "human-annotated": "no",
             "creation-date": stamp,
             "type": "groundtruth/semantic-segmentation",
         }
+    if trace is not None:
+        line[TRACE_ATTR] = trace
     return line
 
 
@@ -190,10 +221,16 @@ class ResultStore:
         mask_name = None
         if prediction.mask is not None:
             mask_name = "mask.png"
-            batch.write(folder / mask_name, palette_mask_png(prediction.mask, len(item.mask_classes) + 1))
+            classes = len(mask_class_names(item.mask_classes))
+            batch.write(folder / mask_name, palette_mask_png(prediction.mask, classes))
         batch.write(folder / "overlay.jpg", encode_jpeg(prediction.overlay, quality=85))
         job = f"dda-station-{ctx.workflow_name or 'manual'}"
-        line = ground_truth_line(input_name, mask_name, prediction, item.mask_classes, job, created)
+        trace = trace_metadata(
+            item.trace, prediction.model_name, prediction.model_version, item.dataset_version
+        )
+        line = ground_truth_line(
+            input_name, mask_name, prediction, item.mask_classes, job, created, trace=trace
+        )
         batch.write(folder / MANIFEST_NAME, (json.dumps(line) + "\n").encode())
         size = batch.bytes_written - before
         capture = self._capture_row(capture_id, relative, input_name, frame, ctx, size)
@@ -215,6 +252,13 @@ class ResultStore:
             manifest_path=f"{relative}/{MANIFEST_NAME}",
             model_name=prediction.model_name,
             model_version=prediction.model_version,
+            part_id=item.trace.part_id,
+            serial=item.trace.serial,
+            lot=item.trace.lot,
+            recipe=item.trace.recipe,
+            dataset_version=item.dataset_version,
+            brightness=item.stats[0] if item.stats else None,
+            sharpness=item.stats[1] if item.stats else None,
         )
         return capture, row
 

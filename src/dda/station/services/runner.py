@@ -21,6 +21,7 @@ from dda.station.plugins.sources import Frame, ImageSourcePlugin, NoFrameYet, bu
 from dda.station.plugins.triggers import TriggerEvent, TriggerPlugin, build_trigger
 from dda.station.services.pipeline import Inspector, WorkflowSpec
 from dda.station.services.result_store import PendingResult
+from dda.station.services.trace import trace_from_detail
 from dda.station.workers import Worker
 
 log = get_logger(__name__)
@@ -266,7 +267,10 @@ class WorkflowRunner:
             grab_ms = 0.0
             if frame is None:
                 frame, grab_ms = self.acquire(latest_only)
-            pending = self.inspector.infer(frame, self.spec, event.capture_type, self.hardware, grab_ms)
+            trace = trace_from_detail(event.detail)
+            pending = self.inspector.infer(
+                frame, self.spec, event.capture_type, self.hardware, grab_ms, trace
+            )
             stage = self._store_stage
             if stage is None or not stage.alive:  # not started (a Run of a stopped workflow): store here
                 row = self.inspector.store([pending])[0]
@@ -311,6 +315,11 @@ def result_event_payload(spec: WorkflowSpec, row: InferenceResult) -> dict[str, 
         "labels": row.labels,
         "model_name": row.model_name,
         "model_version": row.model_version,
+        "dataset_version": row.dataset_version,
+        "part_id": row.part_id,
+        "serial": row.serial,
+        "lot": row.lot,
+        "recipe": row.recipe,
     }
 
 

@@ -8,6 +8,7 @@ running but its start failed; ``error`` says why).
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -28,6 +29,7 @@ from dda.station.services import configs
 from dda.station.services import sources as sources_service
 from dda.station.services.pipeline import WorkflowSpec
 from dda.station.services.runner import WorkflowRunner
+from dda.station.services.trace import Recipe
 
 log = get_logger(__name__)
 
@@ -112,6 +114,10 @@ def to_out(station: Station, session: Session, row: Workflow) -> WorkflowOut:
     )
 
 
+def load_recipes(stored: dict[str, Any] | None) -> dict[int, Recipe]:
+    return {int(number): Recipe.model_validate(recipe) for number, recipe in (stored or {}).items()}
+
+
 def spec_for(session: Session, row: Workflow) -> WorkflowSpec:
     source = sources_service.get(session, row.source_id)
     return WorkflowSpec(
@@ -124,6 +130,9 @@ def spec_for(session: Session, row: Workflow) -> WorkflowSpec:
         model_version=row.model_version,
         triggers=[configs.load_trigger(t) for t in row.triggers],
         outputs=[configs.load_output(o) for o in row.outputs],
+        threshold=row.threshold,
+        recipes=load_recipes(row.recipes),
+        active_recipe=row.active_recipe,
     )
 
 
@@ -231,10 +240,25 @@ class WorkflowManager:
         image = apply_camera_settings(frame.image, runner.spec.camera, runner.hardware)
         return Frame(image=image, origin=frame.origin, captured_at=frame.captured_at)
 
-    def run(self, workflow_id: int, upload: bytes | None = None, filename: str = "upload") -> InferenceResult:
-        """The Run button: one capture now (or the uploaded image), through the whole workflow."""
+    def update_decisions(
+        self, workflow_id: int, threshold: float | None, recipes: dict[int, Recipe], active: int | None
+    ) -> None:
+        with self._lock:
+            runner = self._runners.get(workflow_id)
+            if runner is not None:  # one assignment: a capture sees the old settings or the new
+                runner.spec = replace(runner.spec, threshold=threshold, recipes=recipes, active_recipe=active)
+
+    def run(
+        self,
+        workflow_id: int,
+        upload: bytes | None = None,
+        filename: str = "upload",
+        detail: dict[str, Any] | None = None,
+    ) -> InferenceResult:
+        """The Run button: one capture now (or the uploaded image), through the whole workflow.
+        ``detail``: the part's part_id / serial / lot / recipe, stored with the result."""
         frame = decode_upload(upload, filename) if upload is not None else None
-        event = TriggerEvent("upload" if frame is not None else "manual")
+        event = TriggerEvent("upload" if frame is not None else "manual", dict(detail or {}))
         with self._lock:
             runner = self._runners.get(workflow_id)
         if runner is not None:
