@@ -71,7 +71,7 @@ def change(
                 action="initial",
                 settings=previous,
                 previous={},
-            )  # fmt: skip
+            )
         )
     if "threshold" in changes:
         row.threshold = None if changes["threshold"] is None else float(changes["threshold"])
