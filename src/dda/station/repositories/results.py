@@ -17,6 +17,9 @@ class ResultFilter:
     flagged: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
+    part_id: str | None = None
+    serial: str | None = None
+    lot: str | None = None
 
 
 def _filtered(query: Select, f: ResultFilter) -> Select:  # type: ignore[type-arg]
@@ -30,6 +33,12 @@ def _filtered(query: Select, f: ResultFilter) -> Select:  # type: ignore[type-ar
         query = query.where(InferenceResult.created_at >= f.since)
     if f.until is not None:
         query = query.where(InferenceResult.created_at < f.until)
+    if f.part_id is not None:
+        query = query.where(InferenceResult.part_id == f.part_id)
+    if f.serial is not None:
+        query = query.where(InferenceResult.serial == f.serial)
+    if f.lot is not None:
+        query = query.where(InferenceResult.lot == f.lot)
     return query
 
 

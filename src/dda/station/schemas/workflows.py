@@ -31,5 +31,9 @@ class WorkflowOut(BaseModel):
     state: str  # stopped | running | error
     error: str | None = None
     last_result: ResultOut | None = None
+    threshold: float | None = None
+    recipes: dict[str, Any] = Field(default_factory=dict)
+    active_recipe: int | None = None
+    revision: int = 1
     created_at: datetime
     updated_at: datetime

@@ -15,6 +15,7 @@ from dda.station.plugins.outputs import OutputConfigBase
 from dda.station.plugins.processing import CameraSettings, apply_camera_settings
 from dda.station.plugins.sources import Frame, SourceConfigBase
 from dda.station.plugins.triggers import TriggerConfigBase
+from dda.station.services.drift import DriftMonitor, package_reference
 from dda.station.services.image_stats import image_stats
 from dda.station.services.metrics import StationMetrics
 from dda.station.services.model_registry import ModelRegistry
@@ -66,6 +67,7 @@ class Inspector:
         self.registry = registry
         self.results = store
         self.metrics = metrics
+        self.drift = DriftMonitor(metrics)
 
     def infer(
         self,
@@ -89,6 +91,7 @@ class Inspector:
                 prediction = apply_threshold(model.predict(frame.image), choice.threshold)
                 mask_classes = list(getattr(model.manifest, "mask_labels", []) or [])
                 dataset = getattr(model.manifest, "dataset_id", None)
+                reference = package_reference(getattr(model.manifest, "metrics", None))
         except Exception:
             self.metrics.errors.labels(spec.name, "inference").inc()
             raise
@@ -111,6 +114,7 @@ class Inspector:
             trace=trace,
             dataset_version=str(dataset) if dataset else None,
             stats=image_stats(frame.image),
+            drift_reference=reference,
         )
 
     def store(self, items: list[PendingResult]) -> list[InferenceResult]:
@@ -125,6 +129,9 @@ class Inspector:
         for item, row in zip(items, rows, strict=True):
             observed = {**row.latency_ms, "total": (done - item.started) * 1000}
             self.metrics.observe(item.ctx.workflow_name, row.prediction, observed)
+            model = (row.model_name, row.model_version)
+            name = item.ctx.workflow_name or "(manual)"
+            self.drift.observe(name, model, row.anomaly_score, item.stats, item.drift_reference)
         return rows
 
     def inspect(

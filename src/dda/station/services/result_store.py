@@ -66,6 +66,7 @@ class PendingResult:
     trace: Trace = field(default_factory=Trace)
     dataset_version: str | None = None
     stats: tuple[float, float] | None = None  # brightness, sharpness
+    drift_reference: dict[str, Any] | None = None  # the package's training statistics, if any
 
 
 def palette_mask_png(mask: np.ndarray, class_count: int) -> bytes:

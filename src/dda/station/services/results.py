@@ -23,7 +23,16 @@ MAX_EXPORT = 10_000
 
 
 def _filter(query: ResultQuery) -> ResultFilter:
-    return ResultFilter(query.workflow_id, query.prediction, query.flagged, query.since, query.until)
+    return ResultFilter(
+        query.workflow_id,
+        query.prediction,
+        query.flagged,
+        query.since,
+        query.until,
+        query.part_id,
+        query.serial,
+        query.lot,
+    )
 
 
 def page(session: Session, query: ResultQuery) -> ResultPage:

@@ -295,6 +295,7 @@ class WorkflowRunner:
         """The row is committed: tell listeners and outputs."""
         self.on_result(self.spec, row)
         payload = result_event_payload(self.spec, row)
+        payload["drift_alarm"] = self.inspector.drift.alarm(self.spec.name)
         for output in self.outputs:
             output.submit(ResultEvent(payload))
 

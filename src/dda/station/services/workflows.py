@@ -109,6 +109,10 @@ def to_out(station: Station, session: Session, row: Workflow) -> WorkflowOut:
         state=state,
         error=error,
         last_result=ResultOut.model_validate(last) if last else None,
+        threshold=row.threshold,
+        recipes=dict(row.recipes or {}),
+        active_recipe=row.active_recipe,
+        revision=row.revision,
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
