@@ -93,6 +93,7 @@ class Workflow(Base):
     recipes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # "<number>" -> model/threshold
     active_recipe: Mapped[int | None] = mapped_column(Integer, default=None)  # when the PLC sends none
     revision: Mapped[int] = mapped_column(Integer, default=1)
+    storage: Mapped[dict[str, Any]] = mapped_column(default=dict)  # StoragePolicy: sampling, retention
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
 

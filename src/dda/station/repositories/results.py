@@ -98,5 +98,18 @@ def oldest_deletable_captures(session: Session, limit: int) -> Sequence[Capture]
     return list(session.scalars(query))
 
 
+def expired_captures(session: Session, workflow_id: int, before: datetime, limit: int) -> Sequence[Capture]:
+    """Captures of ``workflow_id``'s results older than ``before``, except flagged, unexported ones."""
+    keep = and_(InferenceResult.flag_for_review.is_(True), InferenceResult.downloaded.is_(False))
+    query = (
+        select(Capture)
+        .join(InferenceResult, InferenceResult.capture_id == Capture.id)
+        .where(InferenceResult.workflow_id == workflow_id, Capture.created_at < before, ~keep)
+        .order_by(Capture.created_at)
+        .limit(limit)
+    )
+    return list(session.scalars(query))
+
+
 def capture_folders(session: Session) -> set[str]:
     return set(session.scalars(select(Capture.folder)))

@@ -20,6 +20,7 @@ from dda.station.services.image_stats import image_stats
 from dda.station.services.metrics import StationMetrics
 from dda.station.services.model_registry import ModelRegistry
 from dda.station.services.result_store import PendingResult, ResultContext, ResultStore
+from dda.station.services.retention import StoragePolicy
 from dda.station.services.trace import Choice, Recipe, Trace, choose
 
 
@@ -39,6 +40,7 @@ class WorkflowSpec:
     threshold: float | None = None  # None: the model's own
     recipes: dict[int, Recipe] = field(default_factory=dict)
     active_recipe: int | None = None
+    storage: StoragePolicy = field(default_factory=lambda: StoragePolicy())
 
     def choose(self, recipe: int | None) -> Choice:
         """Model and threshold for a part with ``recipe`` (None: the active recipe, if any)."""
@@ -125,14 +127,22 @@ class Inspector:
             for item in items:
                 self.metrics.errors.labels(item.ctx.workflow_name, "store").inc()
             raise
-        done = time.perf_counter()
-        for item, row in zip(items, rows, strict=True):
-            observed = {**row.latency_ms, "total": (done - item.started) * 1000}
-            self.metrics.observe(item.ctx.workflow_name, row.prediction, observed)
-            model = (row.model_name, row.model_version)
-            name = item.ctx.workflow_name or "(manual)"
-            self.drift.observe(name, model, row.anomaly_score, item.stats, item.drift_reference)
+        for item in items:
+            self._observe(item)
         return rows
+
+    def _observe(self, item: PendingResult) -> None:
+        """Metrics and the drift alarm hear of every result, stored or not."""
+        prediction = item.prediction
+        observed = {**item.latency_ms, "total": (time.perf_counter() - item.started) * 1000}
+        self.metrics.observe(item.ctx.workflow_name, prediction.verdict, observed)
+        model = (prediction.model_name, prediction.model_version)
+        name = item.ctx.workflow_name or "(manual)"
+        self.drift.observe(name, model, prediction.anomaly_score, item.stats, item.drift_reference)
+
+    def discard(self, item: PendingResult) -> None:
+        """A result the storage policy does not keep: counted, not stored."""
+        self._observe(item)
 
     def inspect(
         self, frame: Frame, spec: WorkflowSpec, capture_type: str, hardware: frozenset[str], acquire_ms: float

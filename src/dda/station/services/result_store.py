@@ -67,6 +67,7 @@ class PendingResult:
     dataset_version: str | None = None
     stats: tuple[float, float] | None = None  # brightness, sharpness
     drift_reference: dict[str, Any] | None = None  # the package's training statistics, if any
+    keep: bool = True  # False: a normal result the storage policy does not sample (not stored)
 
 
 def palette_mask_png(mask: np.ndarray, class_count: int) -> bytes:
@@ -275,7 +276,8 @@ class ResultStore:
         # "store": files written and fsynced (the commit follows right after).
         store_ms = (time.perf_counter() - started) * 1000
         for item, (_, row) in zip(items, rows, strict=True):
-            latency = {**item.latency_ms, "store": store_ms}
+            item.latency_ms["store"] = store_ms
+            latency = dict(item.latency_ms)
             latency["total"] = sum(
                 latency.get(k, 0.0) for k in ("acquire", "preprocess", "inference", "store")
             )
@@ -332,6 +334,25 @@ class ResultStore:
                 removed += len(chosen)
         if removed:
             log.info("storage quota clean-up", removed=removed, total_bytes=self._total_bytes)
+        return removed
+
+    def enforce_retention(self, workflow_id: int, before: datetime, batch: int = 500) -> int:
+        """Delete a workflow's captures older than ``before`` (rows first, then files)."""
+        removed = 0
+        while True:
+            with self._lock, self.sessions() as session, session.begin():
+                victims = results_repo.expired_captures(session, workflow_id, before, batch)
+                chosen = [(c.folder, c.size_bytes) for c in victims]
+                for capture in victims:
+                    session.delete(capture)
+                self._total_bytes -= sum(size for _, size in chosen)
+            for folder, _ in chosen:
+                shutil.rmtree(self.root / folder, ignore_errors=True)
+            removed += len(chosen)
+            if len(chosen) < batch:
+                break
+        if removed:
+            log.info("retention clean-up", workflow_id=workflow_id, removed=removed)
         return removed
 
     def sweep_orphans(self) -> int:

@@ -28,6 +28,7 @@ from dda.station.schemas.workflows import WorkflowIn, WorkflowOut
 from dda.station.services import configs
 from dda.station.services import sources as sources_service
 from dda.station.services.pipeline import WorkflowSpec
+from dda.station.services.retention import RetentionClock, StoragePolicy, cutoff
 from dda.station.services.runner import WorkflowRunner
 from dda.station.services.trace import Recipe
 
@@ -66,6 +67,7 @@ def create(station: Station, session: Session, data: WorkflowIn) -> Workflow:
         model_version=data.model_version,
         triggers=_stored_list(data.triggers, None),
         outputs=_stored_list(data.outputs, None),
+        storage=data.storage.model_dump(mode="json"),
         state="stopped",
     )
     session.add(row)
@@ -81,6 +83,7 @@ def update(station: Station, session: Session, workflow_id: int, data: WorkflowI
     row.model_name, row.model_version = data.model_name, data.model_version
     row.triggers = _stored_list(data.triggers, row.triggers)
     row.outputs = _stored_list(data.outputs, row.outputs)
+    row.storage = data.storage.model_dump(mode="json")
     session.flush()
     return row
 
@@ -113,6 +116,7 @@ def to_out(station: Station, session: Session, row: Workflow) -> WorkflowOut:
         recipes=dict(row.recipes or {}),
         active_recipe=row.active_recipe,
         revision=row.revision,
+        storage=StoragePolicy.model_validate(row.storage or {}),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
@@ -137,6 +141,7 @@ def spec_for(session: Session, row: Workflow) -> WorkflowSpec:
         threshold=row.threshold,
         recipes=load_recipes(row.recipes),
         active_recipe=row.active_recipe,
+        storage=StoragePolicy.model_validate(row.storage or {}),
     )
 
 
@@ -146,6 +151,7 @@ class WorkflowManager:
         self._runners: dict[int, WorkflowRunner] = {}
         self._errors: dict[int, str] = {}
         self._lock = threading.RLock()
+        self._retention = RetentionClock()
 
     def actual_state(self, row: Workflow) -> tuple[str, str | None]:
         with self._lock:
@@ -162,6 +168,9 @@ class WorkflowManager:
     def _on_result(self, spec: WorkflowSpec, row: InferenceResult) -> None:
         store = self.station.store
         self.station.metrics.storage_bytes.set(store.total_bytes)
+        days = spec.storage.retention_days
+        if days is not None and spec.id is not None and self._retention.due(spec.id):
+            store.enforce_retention(spec.id, cutoff(days))
         if store.over_quota():
             store.enforce_quota()
 

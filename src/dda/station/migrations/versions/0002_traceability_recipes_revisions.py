@@ -1,8 +1,9 @@
-"""traceability, recipes, threshold revisions, image statistics
+"""traceability, recipes, threshold revisions, image statistics, storage policy
 
 Results get the part (part_id, serial, lot), the recipe and the model's dataset version, and the
 brightness/sharpness the drift alarm compares; workflows get a threshold override, recipes, the
-active recipe and a revision number; workflow_revisions keeps the audit trail of those settings.
+active recipe, a revision number and a storage policy (sample of normal parts, retention);
+workflow_revisions keeps the audit trail of those settings.
 
 Revision ID: 0002_traceability
 Revises: 0001
@@ -22,7 +23,7 @@ branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
 RESULT_COLUMNS = ("part_id", "serial", "lot", "recipe", "dataset_version", "brightness", "sharpness")
-WORKFLOW_COLUMNS = ("threshold", "recipes", "active_recipe", "revision")
+WORKFLOW_COLUMNS = ("threshold", "recipes", "active_recipe", "revision", "storage")
 
 
 def upgrade() -> None:
@@ -40,6 +41,7 @@ def upgrade() -> None:
         batch.add_column(sa.Column("recipes", sa.JSON(), nullable=False, server_default="{}"))
         batch.add_column(sa.Column("active_recipe", sa.Integer(), nullable=True))
         batch.add_column(sa.Column("revision", sa.Integer(), nullable=False, server_default="1"))
+        batch.add_column(sa.Column("storage", sa.JSON(), nullable=False, server_default="{}"))
     op.create_table(
         "workflow_revisions",
         sa.Column("id", sa.Integer(), nullable=False),
