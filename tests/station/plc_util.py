@@ -26,7 +26,7 @@ class LoopThread:
         self._error: BaseException | None = None
         self._thread = threading.Thread(target=self._run, args=(main,), daemon=True)
         self._thread.start()
-        if not self._ready.wait(30):
+        if not self._ready.wait(120):  # asyncua's server set-up is slow on a loaded machine
             raise RuntimeError(f"test server did not start: {self._error}")
 
     def _run(self, main: Any) -> None:

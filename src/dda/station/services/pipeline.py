@@ -90,7 +90,9 @@ class Inspector:
         preprocessed = time.perf_counter()
         try:
             with self.registry.lease(choice.model_name, choice.model_version) as model:
-                prediction = apply_threshold(model.predict(frame.image), choice.threshold)
+                # No overlay here: it is drawn when someone looks at it (services/overlays.py).
+                raw = model.predict(frame.image, draw_overlay=False)
+                prediction = apply_threshold(raw, choice.threshold)
                 mask_classes = list(getattr(model.manifest, "mask_labels", []) or [])
                 dataset = getattr(model.manifest, "dataset_id", None)
                 reference = package_reference(getattr(model.manifest, "metrics", None))

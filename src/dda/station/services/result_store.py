@@ -37,6 +37,7 @@ from dda.station.services.trace import Trace
 
 log = get_logger(__name__)
 MANIFEST_NAME = "manifest.jsonl"
+OVERLAY_NAME = "overlay.jpg"
 CLASSIFICATION_ATTR = "dda-classification"
 SEGMENTATION_ATTR = "dda-segmentation-ref"
 TRACE_ATTR = "dda-trace"
@@ -225,7 +226,9 @@ class ResultStore:
             mask_name = "mask.png"
             classes = len(mask_class_names(item.mask_classes))
             batch.write(folder / mask_name, palette_mask_png(prediction.mask, classes))
-        batch.write(folder / "overlay.jpg", encode_jpeg(prediction.overlay, quality=85))
+        # The overlay is derived (input + mask + verdict): drawn on first view, not on the latency
+        # path (services/overlays.py). Its size is estimated as the input's for the quota.
+        overlay_estimate = len(data)
         job = f"dda-station-{ctx.workflow_name or 'manual'}"
         trace = trace_metadata(
             item.trace, prediction.model_name, prediction.model_version, item.dataset_version
@@ -234,7 +237,7 @@ class ResultStore:
             input_name, mask_name, prediction, item.mask_classes, job, created, trace=trace
         )
         batch.write(folder / MANIFEST_NAME, (json.dumps(line) + "\n").encode())
-        size = batch.bytes_written - before
+        size = batch.bytes_written - before + overlay_estimate
         capture = self._capture_row(capture_id, relative, input_name, frame, ctx, size)
         row = InferenceResult(
             capture_id=capture_id,
@@ -250,7 +253,7 @@ class ResultStore:
             labels={k: float(v) for k, v in prediction.class_areas.items()},
             mask_path=f"{relative}/{mask_name}" if mask_name else None,
             input_path=f"{relative}/{input_name}",
-            output_path=f"{relative}/overlay.jpg",
+            output_path=f"{relative}/{OVERLAY_NAME}",
             manifest_path=f"{relative}/{MANIFEST_NAME}",
             model_name=prediction.model_name,
             model_version=prediction.model_version,

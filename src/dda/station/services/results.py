@@ -19,6 +19,7 @@ from dda.station.db.models import InferenceResult
 from dda.station.repositories import results as results_repo
 from dda.station.repositories.results import ResultFilter
 from dda.station.schemas.results import ResultOut, ResultPage, ResultQuery, ResultReview
+from dda.station.services.overlays import overlay_path
 from dda.station.services.result_store import (
     CLASSIFICATION_ATTR,
     SEGMENTATION_ATTR,
@@ -77,6 +78,8 @@ def review(session: Session, result_id: int, data: ResultReview) -> InferenceRes
 
 def image_path(station: Station, session: Session, result_id: int, kind: ImageKind) -> Path:
     row = get(session, result_id)
+    if kind == "overlay" and station.store.path(row.input_path).is_file():
+        return overlay_path(station.store, row)
     relative = {"input": row.input_path, "overlay": row.output_path, "mask": row.mask_path}[kind]
     if relative is None:
         raise NotFound(
