@@ -33,9 +33,14 @@ def serve(
 def _serve(settings: Settings, host: str, port: int, announce: Callable[[], None] | None = None) -> None:
     """Run the station app; ``announce`` is called once the port accepts connections (so what it
     prints comes after the start-up logs)."""
-    import uvicorn
-
     from dda.station.app import create_app
+
+    announcing_server(create_app(settings), host, port, announce).run()
+
+
+def announcing_server(app: Any, host: str, port: int, announce: Callable[[], None] | None = None) -> Any:
+    """A uvicorn server that calls ``announce`` right after it started listening."""
+    import uvicorn
 
     class _Server(uvicorn.Server):
         async def startup(self, sockets: Any = None) -> None:
@@ -43,8 +48,7 @@ def _serve(settings: Settings, host: str, port: int, announce: Callable[[], None
             if announce is not None and self.started:
                 announce()
 
-    config = uvicorn.Config(create_app(settings), host=host, port=port, log_config=None, access_log=False)
-    _Server(config).run()
+    return _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
 
 
 @station_app.command("create-admin")
