@@ -46,6 +46,7 @@ SYNTHETIC_ONLY = (
     "The demo model knows only synthetic cookies: it will not judge photos of real parts. "
     "Train your own with `dda train` on your labelled images (see the README)."
 )
+DEMO_GOLDEN_IMAGES = 16
 console = Console(stderr=True)
 
 
