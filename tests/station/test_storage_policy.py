@@ -89,3 +89,54 @@ def test_retention_removes_old_results_but_keeps_flagged_unexported_ones(station
     assert not station.store.path(rows[1].input_path).exists()
     station.registry.close()
     station.engine.dispose()
+
+
+def test_output_payloads_carry_part_storage_and_drift_state(station_settings: Settings) -> None:
+    """What an MQTT consumer receives (real Mosquitto): the part, whether the result was stored,
+    and the drift alarm, for stored and sampled-out results alike."""
+    import json
+    import queue
+
+    import paho.mqtt.client as mqtt
+    from paho.mqtt.enums import CallbackAPIVersion
+
+    from dda.station.plugins.outputs.mqtt import MqttOutputConfig
+    from tests.station.mqtt_util import BROKER, require_broker, unique_topic
+
+    require_broker()
+    topic = unique_topic("payload")
+    received: queue.Queue[dict] = queue.Queue()
+    subscribed: queue.Queue[int] = queue.Queue()
+    client = mqtt.Client(CallbackAPIVersion.VERSION2)
+    client.on_message = lambda c, u, m: received.put(json.loads(m.payload))
+    client.on_subscribe = lambda *a: subscribed.put(1)
+    client.connect(*BROKER)
+    client.subscribe(topic, qos=1)
+    client.loop_start()
+    subscribed.get(timeout=10)
+    station = build_station(station_settings)
+    write_installed_package(station.paths.model_repo, "bright", "1")
+    station.store.start()
+    spec = WorkflowSpec(
+        None, "payloads", None, UploadSourceConfig(), CameraSettings(), "bright", "1",
+        outputs=[MqttOutputConfig(topic=topic)], storage=StoragePolicy(normal_sample_every=2),
+    )  # fmt: skip
+    runner = WorkflowRunner(spec, station.inspector, lambda *_: None)
+    runner.start()
+    try:
+        for grey in (5, 5):  # the first normal part is stored, the second is not
+            runner.run_once(
+                TriggerEvent("mqtt", {"payload": '{"part_id": "P-7", "lot": "L1"}'}),
+                Frame(image=solid(grey)),
+                wait=False,
+            )
+        payloads = [received.get(timeout=10) for _ in range(2)]
+    finally:
+        runner.stop()
+        client.loop_stop()
+        client.disconnect()
+        station.registry.close()
+        station.engine.dispose()
+    assert [p["stored"] for p in payloads] == [True, False]
+    assert payloads[1]["result_id"] is None
+    assert all(p["part_id"] == "P-7" and p["lot"] == "L1" and p["drift_alarm"] == [] for p in payloads)
