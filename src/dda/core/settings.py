@@ -88,6 +88,8 @@ class PortalSettings(BaseModel):
     # Client addresses of reverse proxies whose X-Forwarded-For is believed (exact IPs or CIDRs).
     trusted_proxies: list[str] = Field(default_factory=list)
     max_upload_mb: int = Field(default=200, ge=1)
+    # model.tar.gz / ONNX uploads to the model registry (streamed to disk, refused above this: 413)
+    max_model_upload_mb: int = Field(default=2048, ge=1)
     oidc: OidcSettings | None = None  # DDA_PORTAL__OIDC__ISSUER, DDA_PORTAL__OIDC__CLIENT_ID, ...
 
 

@@ -3,6 +3,7 @@
 from dda.portal.db.audit import AuditEvent, AuditHead
 from dda.portal.db.base import Base, new_id
 from dda.portal.db.identity import ApiToken, RefreshToken, RoleAssignment, User
+from dda.portal.db.registry import ModelPackage, ModelStageChange, ModelVersion, RegisteredModel
 from dda.portal.db.tenancy import DataLocation, UseCase, UseCaseDataLocation
 
 __all__ = [
@@ -11,7 +12,11 @@ __all__ = [
     "AuditHead",
     "Base",
     "DataLocation",
+    "ModelPackage",
+    "ModelStageChange",
+    "ModelVersion",
     "RefreshToken",
+    "RegisteredModel",
     "RoleAssignment",
     "UseCase",
     "UseCaseDataLocation",
