@@ -2,6 +2,10 @@
 
 from __future__ import annotations
 
+import atexit
+import functools
+import shutil
+import tempfile
 from pathlib import Path
 
 import torch
@@ -25,3 +29,11 @@ def with_metrics(artifact: Path, out: Path, **changes: object) -> Path:
     trained = load_artifact(artifact)
     metrics = {**trained.metrics, **changes}
     return save_artifact(out, trained.module, trained.config, metrics, trained.plots)
+
+
+@functools.cache
+def shared_tiny_artifact() -> Path:
+    """One trained artifact per test process (training is the slow part); read-only for tests."""
+    root = Path(tempfile.mkdtemp(prefix="dda-registry-tests-"))
+    atexit.register(shutil.rmtree, root, True)
+    return train_tiny_artifact(root)

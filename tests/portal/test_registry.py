@@ -15,7 +15,7 @@ from dda.portal.db import AuditEvent
 from dda.portal.permissions import Role
 from dda.portal.services import registry
 from tests.portal.conftest import PortalHarness
-from tests.portal.registry_helpers import train_tiny_artifact, with_metrics
+from tests.portal.registry_helpers import shared_tiny_artifact, with_metrics
 
 pytestmark = pytest.mark.slow
 
@@ -23,7 +23,7 @@ pytestmark = pytest.mark.slow
 @pytest.fixture(scope="module")
 def artifacts(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
     root = tmp_path_factory.mktemp("registry-models")
-    first = train_tiny_artifact(root)
+    first = shared_tiny_artifact()
     second = with_metrics(first, root / "v2.tar.gz", image={"auroc": 0.5, "f1": 0.25})
     return {"v1": first, "v2": second}
 

@@ -81,7 +81,11 @@ def check_artifact(path: Path, *, max_bytes: int) -> ArtifactInfo:
                 f"the model archive holds links ({', '.join(links[:5])})",
                 hint="a model.tar.gz holds regular files only: pack the files themselves",
             )
-        trained = load_artifact(folder)
+        try:
+            trained = load_artifact(folder)
+        except InvalidInput as exc:  # its messages name the scratch folder: never show server paths
+            message = exc.message.replace(f"{folder}/", "").replace(str(folder), "the model archive")
+            raise InvalidInput(message, hint=exc.hint) from None
         config = dict(trained.config)
         if config.get("model_type") not in MODEL_TYPES:
             raise InvalidInput(f"the artifact's model_type {config.get('model_type')!r} is unknown")
