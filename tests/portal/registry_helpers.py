@@ -21,7 +21,9 @@ def train_tiny_artifact(root: Path) -> Path:
     """A real classification model.tar.gz from one epoch on 8 synthetic disc images."""
     torch.set_num_threads(2)
     dataset = make_disc_dataset(root / "discs", n_per_class=4, size=48)
-    return train_model(dataset, "classification", root / "model.tar.gz", options=TINY, progress=False).artifact_path
+    return train_model(
+        dataset, "classification", root / "model.tar.gz", options=TINY, progress=False
+    ).artifact_path
 
 
 def with_metrics(artifact: Path, out: Path, **changes: object) -> Path:

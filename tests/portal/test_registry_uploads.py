@@ -36,8 +36,15 @@ def link(name: str, target: str, kind: bytes = tarfile.SYMTYPE) -> tuple[tarfile
 
 
 CONFIG = json.dumps(
-    {"model_type": "classification", "backbone": "mobilenet_v2", "input_size": [32, 32],
-     "class_names": ["normal", "anomaly"], "threshold": 0.5, "mean": [0, 0, 0], "std": [1, 1, 1]}
+    {
+        "model_type": "classification",
+        "backbone": "mobilenet_v2",
+        "input_size": [32, 32],
+        "class_names": ["normal", "anomaly"],
+        "threshold": 0.5,
+        "mean": [0, 0, 0],
+        "std": [1, 1, 1],
+    }
 ).encode()
 
 
@@ -70,11 +77,16 @@ HOSTILE = {
     "junk": (b"this is not an archive at all" * 10, "archive"),
     "no-weights": (tar_gz([regular("config.json", CONFIG)]), "weights.pt"),
     "bad-json": (tar_gz([regular("config.json", b"{not json"), regular("weights.pt", b"x")]), "JSON"),
-    "bad-weights": (tar_gz([regular("config.json", CONFIG), regular("weights.pt", b"PK\x03\x04?")]), "weights"),
+    "bad-weights": (
+        tar_gz([regular("config.json", CONFIG), regular("weights.pt", b"PK\x03\x04?")]),
+        "weights",
+    ),
 }
 
 
-def test_hostile_archives_are_refused_with_a_clear_4xx(usecase: tuple[PortalHarness, str, dict[str, str]]) -> None:
+def test_hostile_archives_are_refused_with_a_clear_4xx(
+    usecase: tuple[PortalHarness, str, dict[str, str]],
+) -> None:
     portal, usecase_id, dana = usecase
     for case, (body, expected) in HOSTILE.items():
         response = upload(portal, usecase_id, dana, body)
@@ -95,7 +107,10 @@ def test_bodies_over_the_cap_are_refused_413(usecase: tuple[PortalHarness, str, 
             yield b"\0" * (600 << 10)
 
     streamed = portal.client.post(
-        f"/api/v1/usecases/{usecase_id}/models/upload", params={"name": "evil"}, content=chunks(), headers=dana
+        f"/api/v1/usecases/{usecase_id}/models/upload",
+        params={"name": "evil"},
+        content=chunks(),
+        headers=dana,
     )
     assert streamed.status_code == 413
 

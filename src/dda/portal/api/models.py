@@ -84,8 +84,9 @@ def history_out(row: ModelStageChange) -> StageChangeOut:
     )
 
 
-def model_out(session: Session, model: RegisteredModel, latest: ModelVersion | None,
-              production: ModelVersion | None) -> ModelOut:
+def model_out(
+    session: Session, model: RegisteredModel, latest: ModelVersion | None, production: ModelVersion | None
+) -> ModelOut:
     return ModelOut(
         id=model.id,
         name=model.name,
@@ -260,7 +261,10 @@ def download_artifact(
     return StreamingResponse(
         chunks(),  # type: ignore[arg-type]
         media_type="application/gzip",
-        headers={"Content-Disposition": f'attachment; filename="{filename}"', "X-Checksum-SHA256": row.artifact_sha256},
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "X-Checksum-SHA256": row.artifact_sha256,
+        },
     )
 
 
@@ -296,8 +300,13 @@ def change_stage(
     access: Annotated[Access, Depends(require(Permission.MODEL_WRITE))],
 ) -> StageResult:
     changed = registry.set_stage(
-        session, usecase_id, version_id, body.stage,
-        actor_id=access.principal.user_id, reason=body.reason, demote_to=body.demote_to,
+        session,
+        usecase_id,
+        version_id,
+        body.stage,
+        actor_id=access.principal.user_id,
+        reason=body.reason,
+        demote_to=body.demote_to,
     )
     summary = [{"version_id": v.id, "version": v.version, "from": old, "to": v.stage} for v, old in changed]
     for item in summary:
@@ -307,7 +316,12 @@ def change_stage(
                 action="model.stage",
                 target_type="model_version",
                 target_id=str(item["version_id"]),
-                summary={"version": item["version"], "from": item["from"], "to": item["to"], "reason": body.reason},
+                summary={
+                    "version": item["version"],
+                    "from": item["from"],
+                    "to": item["to"],
+                    "reason": body.reason,
+                },
             ),
         )
     return StageResult(version=version_out(session, changed[0][0]), changed=summary)

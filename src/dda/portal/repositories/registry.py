@@ -9,13 +9,21 @@ from sqlalchemy.orm import Session
 from dda.portal.db import ModelPackage, ModelStageChange, ModelVersion, RegisteredModel
 
 
-def model_by_id(session: Session, usecase_id: str, model_id: str, *, lock: bool = False) -> RegisteredModel | None:
-    query = select(RegisteredModel).where(RegisteredModel.usecase_id == usecase_id, RegisteredModel.id == model_id)
+def model_by_id(
+    session: Session, usecase_id: str, model_id: str, *, lock: bool = False
+) -> RegisteredModel | None:
+    query = select(RegisteredModel).where(
+        RegisteredModel.usecase_id == usecase_id, RegisteredModel.id == model_id
+    )
     return session.scalar(query.with_for_update() if lock else query)
 
 
-def model_by_name(session: Session, usecase_id: str, name: str, *, lock: bool = False) -> RegisteredModel | None:
-    query = select(RegisteredModel).where(RegisteredModel.usecase_id == usecase_id, RegisteredModel.name == name)
+def model_by_name(
+    session: Session, usecase_id: str, name: str, *, lock: bool = False
+) -> RegisteredModel | None:
+    query = select(RegisteredModel).where(
+        RegisteredModel.usecase_id == usecase_id, RegisteredModel.name == name
+    )
     return session.scalar(query.with_for_update() if lock else query)
 
 
@@ -42,7 +50,9 @@ def versions(
     stage: str | None = None,
 ) -> list[ModelVersion]:
     """Newest first; keyset on the version number."""
-    query = select(ModelVersion).where(ModelVersion.usecase_id == usecase_id, ModelVersion.model_id == model_id)
+    query = select(ModelVersion).where(
+        ModelVersion.usecase_id == usecase_id, ModelVersion.model_id == model_id
+    )
     if before is not None:
         query = query.where(ModelVersion.version < before)
     if stage is not None:

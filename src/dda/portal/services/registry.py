@@ -71,7 +71,11 @@ def check_artifact(path: Path, *, max_bytes: int) -> ArtifactInfo:
         folder = Path(tmp) / "model"
         try:
             files = extract_archive(
-                path, folder, max_entries=MAX_ARTIFACT_MEMBERS, max_total_bytes=max_bytes, max_file_bytes=max_bytes
+                path,
+                folder,
+                max_entries=MAX_ARTIFACT_MEMBERS,
+                max_total_bytes=max_bytes,
+                max_file_bytes=max_bytes,
             )
         except InvalidInput as exc:
             raise InvalidInput(f"the model archive is refused: {exc.message}", hint=exc.hint) from exc
@@ -102,8 +106,8 @@ def code_commit() -> str | None:
     """The git commit of the running DDA code, when it runs from a checkout (else None)."""
     root = Path(dda.__file__).resolve().parent
     try:
-        done = subprocess.run(  # noqa: S603 - fixed argv, no shell
-            ["git", "-C", str(root), "rev-parse", "HEAD"],  # noqa: S607
+        done = subprocess.run(
+            ["git", "-C", str(root), "rev-parse", "HEAD"],
             capture_output=True,
             text=True,
             timeout=5,
@@ -141,7 +145,9 @@ def version_prefix(version: ModelVersion) -> str:
     return f"models/{version.model_id}/{version.id}"
 
 
-def _model_for(session: Session, usecase_id: str, name: str, model_type: str, actor_id: str | None) -> RegisteredModel:
+def _model_for(
+    session: Session, usecase_id: str, name: str, model_type: str, actor_id: str | None
+) -> RegisteredModel:
     if not _MODEL_NAME.match(name):
         raise InvalidInput(
             f"model name {name[:80]!r} is not allowed",
@@ -209,8 +215,15 @@ def register_version(
     store.put_file(version.artifact_key, artifact, content_type="application/gzip")
     for name, png in info.plots.items():
         store.put_bytes(f"{version_prefix(version)}/plots/{name}.png", png, content_type="image/png")
-    session.add(ModelStageChange(usecase_id=usecase_id, version_id=version.id, to_stage="candidate",
-                                 actor_id=created_by, reason=f"registered ({source})"))
+    session.add(
+        ModelStageChange(
+            usecase_id=usecase_id,
+            version_id=version.id,
+            to_stage="candidate",
+            actor_id=created_by,
+            reason=f"registered ({source})",
+        )
+    )
     model.updated_at = datetime.now(UTC)
     session.flush()
     return version
@@ -225,7 +238,9 @@ def _jsonable(value: Any) -> Any:
 def get_version(session: Session, usecase_id: str, version_id: str) -> ModelVersion:
     version = repo.version_by_id(session, usecase_id, version_id)
     if version is None:
-        raise NotFound(f"no model version {version_id[:64]!r} in this use case", hint="list the model's versions")
+        raise NotFound(
+            f"no model version {version_id[:64]!r} in this use case", hint="list the model's versions"
+        )
     return version
 
 
@@ -236,7 +251,9 @@ def get_model(session: Session, usecase_id: str, model_id: str) -> RegisteredMod
     return model
 
 
-def fetch_artifact(session: Session, portal: Portal, usecase_id: str, version_id: str, dest_dir: Path) -> Path:
+def fetch_artifact(
+    session: Session, portal: Portal, usecase_id: str, version_id: str, dest_dir: Path
+) -> Path:
     """Copy the version's model.tar.gz into ``dest_dir`` (checked against its recorded sha256)."""
     version = get_version(session, usecase_id, version_id)
     dest_dir = Path(dest_dir)
@@ -339,7 +356,8 @@ def delete_version(session: Session, portal: Portal, usecase_id: str, version_id
     version = get_version(session, usecase_id, version_id)
     if version.stage == "production":
         raise Conflict(
-            f"version {version.version} is in production", hint="promote another version or archive this one first"
+            f"version {version.version} is in production",
+            hint="promote another version or archive this one first",
         )
     built = repo.packages(session, usecase_id, version.id)
     if built:
@@ -364,7 +382,9 @@ def delete_version(session: Session, portal: Portal, usecase_id: str, version_id
 def plot_png(session: Session, portal: Portal, usecase_id: str, version_id: str, name: str) -> bytes:
     version = get_version(session, usecase_id, version_id)
     if name not in version.plots:
-        raise NotFound(f"version {version.version} has no plot {name[:100]!r}", hint="see the version's plots list")
+        raise NotFound(
+            f"version {version.version} has no plot {name[:100]!r}", hint="see the version's plots list"
+        )
     return usecase_store(session, portal, usecase_id).get_bytes(f"{version_prefix(version)}/plots/{name}.png")
 
 
@@ -387,12 +407,26 @@ def compare(session: Session, usecase_id: str, a_id: str, b_id: str) -> dict[str
     a, b = get_version(session, usecase_id, a_id), get_version(session, usecase_id, b_id)
     ma, mb = _numbers(a.metrics), _numbers(b.metrics)
     rows = [
-        {"metric": name, "a": ma.get(name), "b": mb.get(name),
-         "delta": (mb[name] - ma[name]) if name in ma and name in mb else None}
+        {
+            "metric": name,
+            "a": ma.get(name),
+            "b": mb.get(name),
+            "delta": (mb[name] - ma[name]) if name in ma and name in mb else None,
+        }
         for name in sorted(set(ma) | set(mb))
     ]
-    keys = ("model_type", "backbone", "input_size", "class_names", "threshold", "pixel_threshold", "verdict_rule")
-    config = {k: {"a": a.config.get(k), "b": b.config.get(k)} for k in keys if a.config.get(k) != b.config.get(k)}
+    keys = (
+        "model_type",
+        "backbone",
+        "input_size",
+        "class_names",
+        "threshold",
+        "pixel_threshold",
+        "verdict_rule",
+    )
+    config = {
+        k: {"a": a.config.get(k), "b": b.config.get(k)} for k in keys if a.config.get(k) != b.config.get(k)
+    }
     return {"a": a, "b": b, "metrics": rows, "config_differences": config}
 
 
