@@ -29,8 +29,7 @@ from dda.core.errors import InvalidInput
 from dda.ml.backbones import IMAGENET_MEAN, IMAGENET_STD
 
 MAX_ONNX_BYTES = 2 << 30
-MIN_OPSET = 11  # Resize with sizes; older graphs are upgraded by onnx.version_converter
-WRAP_OPSET = 17  # the wrapper's own nodes; a newer external graph keeps its opset
+WRAP_OPSET = 17  # the wrapper's own nodes; older graphs are upgraded, newer ones keep theirs
 FLOAT_TYPES = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16", TensorProto.DOUBLE: "float64"}
 NORMAL_NAMES = ("normal", "good", "ok", "pass", "background", "negative")
 PROBABILITY_OPS = ("Softmax", "Sigmoid")
@@ -253,29 +252,9 @@ def inspect_onnx(data: bytes, max_bytes: int = MAX_ONNX_BYTES) -> Inspection:
             result.inferred.append("input_size")
     mask_outputs = [o for o in info.outputs if len(o.shape) == 4]
     score_outputs = [o for o in info.outputs if len(o.shape) in (1, 2)]
-    if mask_outputs:
-        out = mask_outputs[0]
-        spec.update(model_type="segmentation", mask_output=out.name)
-        channels = out.shape[1]
-        if isinstance(channels, int) and channels > 2:
-            spec["mask_class_names"] = ["background"] + [f"defect_{i}" for i in range(1, channels)]
-            result.assumed += ["mask_class_names", "background_channel"]
-        elif channels == 1:
-            spec["mask_class_names"] = ["background", "defect"]
-    elif score_outputs:
-        out = score_outputs[0]
-        spec.update(model_type="classification", scores_output=out.name)
-        count = out.shape[-1]
-        if isinstance(count, int) and count > 2:
-            spec["class_names"] = [f"class_{i}" for i in range(count)]
-            spec["normal_class"] = "class_0"
-        else:
-            spec["class_names"], spec["anomaly_class"] = ["normal", "anomaly"], "anomaly"
-        result.assumed += ["class_names", "normal_class" if "normal_class" in spec else "anomaly_class"]
-    else:
-        out = None
+    out = _guess_outputs(spec, result, mask_outputs, score_outputs)
     if out is not None:
-        result.inferred += ["model_type", "mask_output" if mask_outputs else "scores_output", "output_kind"]
+        result.inferred.append("output_kind")
         spec["output_kind"] = (
             "probabilities" if info.output_ops.get(out.name) in PROBABILITY_OPS else "logits"
         )
@@ -288,6 +267,44 @@ def inspect_onnx(data: bytes, max_bytes: int = MAX_ONNX_BYTES) -> Inspection:
     except InvalidInput as exc:
         result.problems = [exc.message]
     return result
+
+
+def _guess_outputs(
+    spec: dict[str, Any], result: Inspection, masks: list[TensorInfo], scores: list[TensorInfo]
+) -> TensorInfo | None:
+    """Model type and output meaning from the output shapes (rank 4: a mask; rank 1-2: scores)."""
+    if masks:
+        spec["model_type"] = "segmentation"
+        result.inferred.append("model_type")
+        if len(masks) != 1:
+            return None
+        out = masks[0]
+        spec["mask_output"] = out.name
+        result.inferred.append("mask_output")
+        channels = out.shape[1]
+        if isinstance(channels, int) and channels > 2:
+            spec["mask_class_names"] = ["background"] + [f"defect_{i}" for i in range(1, channels)]
+            result.assumed += ["mask_class_names", "background_channel"]
+        elif channels == 1:
+            spec["mask_class_names"] = ["background", "defect"]
+        return out
+    if not scores:
+        return None
+    spec["model_type"] = "classification"
+    result.inferred.append("model_type")
+    if len(scores) != 1:
+        return None
+    out = scores[0]
+    spec["scores_output"] = out.name
+    result.inferred.append("scores_output")
+    count = out.shape[-1]
+    if isinstance(count, int) and count > 2:
+        spec["class_names"] = [f"class_{i}" for i in range(count)]
+        spec["normal_class"] = "class_0"
+    else:
+        spec["class_names"], spec["anomaly_class"] = ["normal", "anomaly"], "anomaly"
+    result.assumed += ["class_names", "normal_class" if "normal_class" in spec else "anomaly_class"]
+    return out
 
 
 def _check_input(info: OnnxGraphInfo, spec: OnnxImportSpec) -> tuple[list[str], TensorInfo | None]:
@@ -392,7 +409,7 @@ def _check_outputs(info: OnnxGraphInfo, spec: OnnxImportSpec) -> list[str]:
     return problems
 
 
-def _check_runtime(model: onnx.ModelProto, info: OnnxGraphInfo) -> list[str]:
+def _check_opset(info: OnnxGraphInfo) -> list[str]:
     import onnxruntime as ort
 
     if info.opset == 0:
@@ -404,7 +421,15 @@ def _check_runtime(model: onnx.ModelProto, info: OnnxGraphInfo) -> list[str]:
             f"onnxruntime {ort.__version__})"
         ]
     if info.opset < 7:
-        return [f"opset {info.opset} is too old to convert; export the model with opset 11 or newer"]
+        return [
+            f"opset {info.opset} is too old to convert; export the model with opset {WRAP_OPSET} or newer"
+        ]
+    return []
+
+
+def _check_runtime(model: onnx.ModelProto, info: OnnxGraphInfo) -> list[str]:
+    import onnxruntime as ort
+
     try:
         ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
     except Exception as exc:  # onnxruntime raises Fail/InvalidGraph/NotImplemented...
@@ -415,7 +440,7 @@ def _check_runtime(model: onnx.ModelProto, info: OnnxGraphInfo) -> list[str]:
 
 def check_spec(model: onnx.ModelProto, info: OnnxGraphInfo, spec: OnnxImportSpec) -> list[str]:
     """Everything that does not fit, in words (empty: the model can be wrapped)."""
-    problems: list[str] = []
+    problems = _check_opset(info)
     if info.external_data:
         problems.append("the model keeps weights in external data files; save it with the weights embedded")
     input_problems, _ = _check_input(info, spec)

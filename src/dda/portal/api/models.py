@@ -23,6 +23,8 @@ from dda.portal.schemas.models import (
     CompareOut,
     MetricRow,
     ModelOut,
+    OnnxImportRequest,
+    OnnxInspectOut,
     PackageOut,
     StageChangeOut,
     StageRequest,
@@ -30,7 +32,7 @@ from dda.portal.schemas.models import (
     VersionDetail,
     VersionOut,
 )
-from dda.portal.services import registry
+from dda.portal.services import byom, registry
 from dda.portal.services.audit import AuditEntry
 
 router = APIRouter(prefix="/api/v1/usecases/{usecase_id}/models", tags=["models"])
@@ -180,6 +182,71 @@ async def upload_model(
             target_type="model_version",
             target_id=version.id,
             summary={"model": name, "version": version.version, "sha256": version.artifact_sha256},
+        ),
+    )
+    return version_out(session, version)
+
+
+@router.post("/onnx/inspect", response_model=OnnxInspectOut)
+async def inspect_onnx(
+    usecase_id: str,
+    request: Request,
+    portal: PortalDep,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.MODEL_WRITE))],
+) -> OnnxInspectOut:
+    """Bring your own model, step 1: upload an ONNX file (the request body); get the inferred spec."""
+    scratch = await run_in_threadpool(registry.scratch_dir, portal)
+    try:
+        path = scratch / "upload.onnx"
+        await receive_upload(request, path, upload_limit(portal))
+        result = await run_in_threadpool(byom.inspect_upload, session, portal, usecase_id, path)
+    finally:
+        await run_in_threadpool(registry.remove_scratch, scratch)
+    record(
+        request,
+        AuditEntry(
+            action="model.onnx_inspect",
+            target_type="onnx_upload",
+            target_id=result["import_id"],
+            summary={"sha256": result["sha256"], "problems": len(result["problems"])},
+        ),
+    )
+    return OnnxInspectOut(**result)
+
+
+@router.post("/onnx/import", response_model=VersionOut, status_code=201)
+def import_onnx(
+    usecase_id: str,
+    body: OnnxImportRequest,
+    request: Request,
+    portal: PortalDep,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.MODEL_WRITE))],
+) -> VersionOut:
+    """Bring your own model, step 2: import the inspected file with the confirmed spec."""
+    version = byom.import_upload(
+        session,
+        portal,
+        usecase_id,
+        body.import_id,
+        body.name,
+        body.spec,
+        actor_id=access.principal.user_id,
+        description=body.description,
+        dataset_version_id=body.dataset_version_id,
+    )
+    record(
+        request,
+        AuditEntry(
+            action="model.onnx_import",
+            target_type="model_version",
+            target_id=version.id,
+            summary={
+                "model": body.name,
+                "version": version.version,
+                "onnx": version.lineage.get("onnx_sha256"),
+            },
         ),
     )
     return version_out(session, version)

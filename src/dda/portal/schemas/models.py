@@ -94,3 +94,24 @@ class CompareOut(BaseModel):
     b: VersionOut
     metrics: list[MetricRow]
     config_differences: dict[str, dict[str, Any]]
+
+
+class OnnxInspectOut(BaseModel):
+    """What the graph says, the proposed spec (to confirm or correct) and what does not fit yet."""
+
+    import_id: str
+    sha256: str
+    graph: dict[str, Any]
+    spec: dict[str, Any]
+    inferred: list[str]
+    assumed: list[str]
+    problems: list[str]
+
+
+class OnnxImportRequest(Strict):
+    import_id: str = Field(pattern=r"^[0-9a-f]{32}$")
+    name: str = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9._-]*$")
+    description: str = Field(default="", max_length=500)
+    # dda.ml.onnx_import.OnnxImportSpec, validated there (unknown fields are refused)
+    spec: dict[str, Any]
+    dataset_version_id: str | None = Field(default=None, max_length=64, pattern=r"^[A-Za-z0-9-]+$")

@@ -430,11 +430,15 @@ def compare(session: Session, usecase_id: str, a_id: str, b_id: str) -> dict[str
     return {"a": a, "b": b, "metrics": rows, "config_differences": config}
 
 
-def scratch_dir(portal: Portal) -> Path:
-    """A scratch folder for uploads on the portal's disk (never inside a served path)."""
+def scratch_root(portal: Portal) -> Path:
+    """Where uploads are spooled on the portal's disk (never inside a served path)."""
     path = portal.settings.portal_dir / "tmp"
     path.mkdir(parents=True, exist_ok=True)
-    return Path(tempfile.mkdtemp(prefix="model-", dir=path))
+    return path
+
+
+def scratch_dir(portal: Portal) -> Path:
+    return Path(tempfile.mkdtemp(prefix="model-", dir=scratch_root(portal)))
 
 
 def remove_scratch(path: Path) -> None:
