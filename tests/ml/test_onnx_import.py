@@ -193,5 +193,5 @@ def test_a_broken_onnx_member_is_refused(tmp_path: Path) -> None:
     )
     _, config = import_onnx(raw, spec)
     path = save_onnx_artifact(tmp_path / "bad.tar.gz", raw, config, {})  # the raw file, not wrapped
-    with pytest.raises(InvalidInput, match="ONNX Runtime|image"):
+    with pytest.raises(InvalidInput, match=r"ONNX Runtime|image"):
         load_artifact(path)
