@@ -30,7 +30,11 @@ from dda.ml.backbones import IMAGENET_MEAN, IMAGENET_STD
 
 MAX_ONNX_BYTES = 2 << 30
 WRAP_OPSET = 17  # the wrapper's own nodes; older graphs are upgraded, newer ones keep theirs
-FLOAT_TYPES = {TensorProto.FLOAT: "float32", TensorProto.FLOAT16: "float16", TensorProto.DOUBLE: "float64"}
+FLOAT_TYPES: dict[int, str] = {
+    int(TensorProto.FLOAT): "float32",
+    int(TensorProto.FLOAT16): "float16",
+    int(TensorProto.DOUBLE): "float64",
+}
 NORMAL_NAMES = ("normal", "good", "ok", "pass", "background", "negative")
 PROBABILITY_OPS = ("Softmax", "Sigmoid")
 BACKBONE = "onnx-import"
@@ -182,8 +186,10 @@ def load_model_bytes(data: bytes, max_bytes: int = MAX_ONNX_BYTES) -> onnx.Model
 
 
 def _elem_type(value: onnx.ValueInfoProto) -> str:
-    elem = value.type.tensor_type.elem_type
-    return FLOAT_TYPES.get(elem, TensorProto.DataType.Name(elem).lower() if elem else "unknown")
+    elem = int(value.type.tensor_type.elem_type)
+    if elem in FLOAT_TYPES:
+        return FLOAT_TYPES[elem]
+    return str(TensorProto.DataType.Name(elem)).lower() if elem else "unknown"
 
 
 def _shape(value: onnx.ValueInfoProto) -> list[int | str | None]:

@@ -190,4 +190,5 @@ def wrap_model(
             f"the wrapped model fails onnx.checker: {str(exc).splitlines()[0][:300]}",
             hint="check the declared input/output names and shapes",
         ) from None
-    return wrapped.SerializeToString()
+    data: bytes = wrapped.SerializeToString()
+    return data

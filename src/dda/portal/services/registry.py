@@ -20,6 +20,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
 import dda
@@ -156,8 +157,14 @@ def _model_for(
     model = repo.model_by_name(session, usecase_id, name, lock=True)
     if model is None:
         model = RegisteredModel(usecase_id=usecase_id, name=name, model_type=model_type, created_by=actor_id)
-        session.add(model)
-        session.flush()
+        try:
+            with session.begin_nested():
+                session.add(model)
+                session.flush()
+        except IntegrityError as exc:  # another request created it a moment ago
+            raise Conflict(
+                f"model {name!r} was just created by another request", hint="send the request again"
+            ) from exc
     elif model.model_type != model_type:
         raise Conflict(
             f"model {name!r} holds {model.model_type} versions; this artifact is a {model_type} model",
