@@ -288,3 +288,23 @@ def test_registry_on_s3_storage(
         aws_secret_access_key="testing",
     ).list_objects_v2(Bucket=s3_bucket_name)["Contents"]
     assert any(k["Key"].startswith("plant1/models/") and k["Key"].endswith("model.tar.gz") for k in keys)
+
+
+def test_the_database_keeps_one_production_version(portal: PortalHarness, artifacts: dict[str, Path]) -> None:
+    from sqlalchemy.exc import IntegrityError
+
+    usecase_id, _ = setup_usecase(portal)
+    p = portal.portal
+    with p.session() as session:
+        first = registry.register_version(
+            session, p, usecase_id, "discs", artifacts["v1"], source="trained", lineage={}
+        )
+        second = registry.register_version(
+            session, p, usecase_id, "discs", artifacts["v2"], source="trained", lineage={}
+        )
+        registry.set_stage(session, usecase_id, first.id, "production", actor_id=None)
+        second_id = second.id
+    with pytest.raises(IntegrityError), p.session() as session:  # bypassing the service is refused too
+        row = registry.get_version(session, usecase_id, second_id)
+        row.stage = "production"
+        session.flush()

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from dda.core.db.types import utcnow
@@ -36,6 +36,14 @@ class ModelVersion(Base):
     __table_args__ = (
         UniqueConstraint("model_id", "version", name="uq_model_versions_model_version"),
         Index("ix_model_versions_usecase_created", "usecase_id", "created_at"),
+        # At most one production version per model, whatever the application does.
+        Index(
+            "uq_model_versions_one_production",
+            "model_id",
+            unique=True,
+            sqlite_where=text("stage = 'production'"),
+            postgresql_where=text("stage = 'production'"),
+        ),
     )
 
     id: Mapped[str] = mapped_column(String(ID_LENGTH), primary_key=True, default=new_id)

@@ -336,6 +336,7 @@ def set_stage(
             if previous.id != version.id:
                 changed.append((previous, previous.stage))
                 _move(session, previous, demote_to, actor_id, f"replaced by version {version.version}")
+        session.flush()  # demote first: the database allows one production version per model
     changed.insert(0, (version, version.stage))
     _move(session, version, stage, actor_id, reason)
     session.flush()

@@ -66,6 +66,10 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_model_versions_model_id'), ['model_id'], unique=False)
         batch_op.create_index('ix_model_versions_usecase_created', ['usecase_id', 'created_at'], unique=False)
         batch_op.create_index(batch_op.f('ix_model_versions_usecase_id'), ['usecase_id'], unique=False)
+        batch_op.create_index(
+            'uq_model_versions_one_production', ['model_id'], unique=True,
+            sqlite_where=sa.text("stage = 'production'"), postgresql_where=sa.text("stage = 'production'"),
+        )
 
     op.create_table('model_packages',
     sa.Column('id', sa.String(length=36), nullable=False),
@@ -119,6 +123,7 @@ def downgrade() -> None:
 
     op.drop_table('model_packages')
     with op.batch_alter_table('model_versions', schema=None) as batch_op:
+        batch_op.drop_index('uq_model_versions_one_production')
         batch_op.drop_index(batch_op.f('ix_model_versions_usecase_id'))
         batch_op.drop_index('ix_model_versions_usecase_created')
         batch_op.drop_index(batch_op.f('ix_model_versions_model_id'))
