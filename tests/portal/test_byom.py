@@ -141,3 +141,40 @@ def test_validation_names_what_does_not_fit(make_portal) -> None:  # type: ignor
     elsewhere = do_import(portal, other, admin, import_id=body["import_id"], name="x", spec=spec)
     assert elsewhere.status_code == 404
     assert portal.client.get(f"/api/v1/usecases/{usecase_id}/models", headers=dana).json()["items"] == []
+
+
+@pytest.mark.slow
+def test_import_is_evaluated_on_a_dataset_version(sqlite_portal: PortalHarness, tmp_path: Path) -> None:
+    """With a dataset version named, the imported model is evaluated by dda.ml before it is
+    registered (needs the data area's contract functions; skipped where they are absent)."""
+    datasets = pytest.importorskip("dda.portal.services.datasets")
+    if not hasattr(datasets, "create_version_from_manifest"):
+        pytest.skip("dda.portal.services.datasets has no create_version_from_manifest yet")
+    from dda.formats.writers import write_dda_manifest
+    from tests.ml.test_train import make_disc_dataset
+
+    portal = sqlite_portal
+    usecase_id, _, dana = setup(portal)
+    manifest = write_dda_manifest(
+        make_disc_dataset(tmp_path / "discs", n_per_class=3, size=40), tmp_path / "m.jsonl"
+    )
+    p = portal.portal
+    with p.session() as session:
+        dataset_version_id = datasets.create_version_from_manifest(
+            session, p, usecase_id, "discs", manifest, source="test"
+        ).id
+    raw = to_onnx(make_classifier(classes=2), (1, 3, *SIZE))
+    body = inspect(portal, usecase_id, dana, raw).json()
+    created = do_import(
+        portal,
+        usecase_id,
+        dana,
+        import_id=body["import_id"],
+        name="vendor",
+        spec=body["spec"],
+        dataset_version_id=dataset_version_id,
+    )
+    assert created.status_code == 201, created.text
+    version = created.json()
+    assert version["metrics"]["num_images"] == 6 and "auroc" in version["metrics"]["image"]
+    assert version["lineage"]["dataset_version_id"] == dataset_version_id
