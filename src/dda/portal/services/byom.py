@@ -69,8 +69,10 @@ def evaluate_on_dataset(
     session: Session, portal: Portal, usecase_id: str, artifact: Path, dataset_version_id: str, work: Path
 ) -> dict[str, Any]:
     """Metrics of an artifact on a dataset version of the use case (dda.ml evaluation)."""
-    try:
-        from dda.portal.services import datasets  # type: ignore[attr-defined]
+    import importlib
+
+    try:  # the data area's contract (dda.portal.services.datasets.materialize_version)
+        datasets = importlib.import_module("dda.portal.services.datasets")
     except ImportError as exc:
         raise Unavailable(
             "dataset versions are not available in this portal build", hint="import without a dataset"
