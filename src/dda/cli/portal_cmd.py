@@ -81,7 +81,8 @@ def create_admin(
 
 
 def register(app: typer.Typer) -> None:
-    from dda.cli import portal_remote
+    from dda.cli import portal_models_cmd, portal_remote
 
     portal_remote.register(portal_app)
+    portal_app.add_typer(portal_models_cmd.models_app, name="models")
     app.add_typer(portal_app, name="portal")

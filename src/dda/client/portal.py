@@ -7,6 +7,7 @@ from types import TracebackType
 
 from dda.client.auth import AuthApi
 from dda.client.base import Http, Session
+from dda.client.models import ModelsApi
 from dda.client.tokens import TokensApi
 from dda.client.usecases import UseCasesApi
 from dda.client.users import TeamApi, UsersApi
@@ -30,6 +31,7 @@ class PortalClient:
         self.users = UsersApi(self.http)
         self.team = TeamApi(self.http)
         self.tokens = TokensApi(self.http)
+        self.models = ModelsApi(self.http)
 
     @property
     def url(self) -> str:
