@@ -15,13 +15,13 @@ from starlette.concurrency import run_in_threadpool
 import dda
 from dda.core.logging import configure_logging, get_logger
 from dda.core.settings import Settings, get_settings
-from dda.portal.api import audit, auth, data_locations, health, team, tokens, usecases, users
+from dda.portal.api import audit, auth, data, data_locations, datasets, health, team, tokens, usecases, users
 from dda.portal.api.audit_middleware import install_audit
 from dda.portal.api.errors import install_error_handlers
 from dda.portal.context import Portal, build_portal
 
 log = get_logger(__name__)
-ROUTERS = [auth, health, usecases, users, team, tokens, data_locations, audit]
+ROUTERS = [auth, health, usecases, users, team, tokens, data_locations, audit, data, datasets]
 DESCRIPTION = "Use cases, users, roles, audit, data, datasets, model registry, jobs, devices, deployments."
 
 
