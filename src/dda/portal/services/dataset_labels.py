@@ -177,10 +177,11 @@ def _from_manifest(fetcher: _Fetcher, labels: LabelsInput) -> tuple[Dataset, dic
             except DDAError as exc:
                 mine.add(line.number, exc.message, exc.hint or "", field_name=name)
     found = fetcher.entries(list(set(wanted.values())))
+    originals = {line.number: line.data for line in lines}
     rewritten: dict[int, dict[str, Any]] = {line.number: dict(line.data) for line in lines}
     for (number, name), tree_path in wanted.items():
         entry = found.get(tree_path)
-        original = str(rewritten[number][name])
+        original = str(originals[number][name])
         if entry is None:
             shown = "/".join(p for p in tree_path if p)
             mine.add(
@@ -189,7 +190,6 @@ def _from_manifest(fetcher: _Fetcher, labels: LabelsInput) -> tuple[Dataset, dic
                 "upload it first, or fix the map",
                 field_name=name,
             )
-            rewritten.pop(number, None) if name == SOURCE_REF else None
             continue
         local = f"objects/{entry.sha256}{PurePosixPath(entry.name).suffix.lower()}"
         fetcher.fetch(entry, fetcher.work / local)
