@@ -53,11 +53,10 @@ def zip_of(files: dict[str, bytes]) -> bytes:
 def zip_bomb(megabytes: int = 64) -> bytes:
     """A zip of a few dozen KB that inflates to ``megabytes`` of zeros."""
     out = io.BytesIO()
-    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle:
-        with bundle.open("zeros.jpg", "w") as entry:
-            block = b"\x00" * (1024 * 1024)
-            for _ in range(megabytes):
-                entry.write(block)
+    with zipfile.ZipFile(out, "w", zipfile.ZIP_DEFLATED) as bundle, bundle.open("zeros.jpg", "w") as entry:
+        block = b"\x00" * (1024 * 1024)
+        for _ in range(megabytes):
+            entry.write(block)
     return out.getvalue()
 
 

@@ -25,7 +25,11 @@ def test_resumable_upload_resumes_after_a_cut_and_lands_an_archive(portal: Porta
     def send(offset: int, chunk: bytes) -> object:
         return client.patch(
             url, content=chunk,
-            headers={**case.headers, "Upload-Offset": str(offset), "Content-Type": "application/offset+octet-stream"},
+            headers={
+                **case.headers,
+                "Upload-Offset": str(offset),
+                "Content-Type": "application/offset+octet-stream",
+            },
         )  # fmt: skip
 
     first = send(0, payload[:third])

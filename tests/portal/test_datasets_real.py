@@ -28,13 +28,17 @@ def test_real_cookie_photos_become_a_dataset_version(sqlite_portal: PortalHarnes
     with zipfile.ZipFile(photos, "w") as bundle:
         for path in sorted((files / "training-images").iterdir()):
             bundle.write(path, path.name)
-    landed = case.upload([("training-images.zip", photos.getvalue())], folder="cookies/dataset-files/training-images")
+    landed = case.upload(
+        [("training-images.zip", photos.getvalue())], folder="cookies/dataset-files/training-images"
+    )
     assert landed.status_code == 201, landed.text
     assert landed.json()["counts"]["stored"] == 63
     masks = [(p.name, p.read_bytes()) for p in sorted((files / "mask-images").iterdir())]
     assert case.upload(masks, folder="cookies/dataset-files/mask-images").status_code == 201
 
-    dataset = sqlite_portal.client.post(f"{case.base}/datasets", json={"name": "cookies"}, headers=case.headers)
+    dataset = sqlite_portal.client.post(
+        f"{case.base}/datasets", json={"name": "cookies"}, headers=case.headers
+    )
     manifest = (files / "manifests" / "train_segmentation.manifest").read_bytes()
     version = sqlite_portal.client.post(
         f"{case.base}/datasets/{dataset.json()['id']}/versions",

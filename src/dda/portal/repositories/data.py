@@ -20,7 +20,7 @@ def insert_ignore(session: Session, table: Table, values: list[dict[str, Any]]) 
         return 0
     dialect = session.get_bind().dialect.name
     insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
-    key = list(table.primary_key.columns)[0]
+    key = next(iter(table.primary_key.columns))
     # RETURNING counts what was inserted (a multi-row INSERT's rowcount is -1 on psycopg).
     result = session.execute(insert(table).values(values).on_conflict_do_nothing().returning(key))
     return len(result.all())
