@@ -5,6 +5,7 @@ from __future__ import annotations
 import shutil
 from collections.abc import AsyncGenerator, Iterator
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
@@ -43,8 +44,24 @@ MAX_FILES_PER_REQUEST = 1000
 COPY_CHUNK = 1024 * 1024
 
 
-def _image_out(usecase_id: str, entry: DataEntry, obj: DataObject) -> ImageOut:
+def _image_out(usecase_id: str, row: Any) -> ImageOut:
+    """``row``: a browse row, or anything with the same attributes."""
     return ImageOut(
+        id=row.id,
+        name=row.name,
+        folder=row.folder,
+        sha256=row.sha256,
+        size=row.size,
+        format=row.format,
+        width=row.width,
+        height=row.height,
+        created_at=row.created_at,
+        thumbnail_url=f"/api/v1/usecases/{usecase_id}/data/images/{row.id}/thumbnail",
+    )
+
+
+def _entry_row(entry: DataEntry, obj: DataObject) -> SimpleNamespace:
+    return SimpleNamespace(
         id=entry.id,
         name=entry.name,
         folder=entry.folder,
@@ -54,7 +71,6 @@ def _image_out(usecase_id: str, entry: DataEntry, obj: DataObject) -> ImageOut:
         width=obj.width,
         height=obj.height,
         created_at=entry.created_at,
-        thumbnail_url=f"/api/v1/usecases/{usecase_id}/data/images/{entry.id}/thumbnail",
     )
 
 
@@ -161,7 +177,7 @@ def browse(
     return BrowseOut(
         folder=base,
         folders=[FolderOut(name=n, path=f"{base}/{n}" if base else n) for n in page.folders],
-        images=[_image_out(usecase_id, e, o) for e, o in page.images],
+        images=[_image_out(usecase_id, row) for row in page.images],
         next_cursor=page.next_cursor,
     )
 
@@ -174,7 +190,7 @@ def get_image(
     access: Annotated[Access, Depends(require(Permission.DATA_VIEW))],
 ) -> ImageOut:
     entry, obj = data_service.get_entry(session, usecase_id, entry_id)
-    return _image_out(usecase_id, entry, obj)
+    return _image_out(usecase_id, _entry_row(entry, obj))
 
 
 def _stream(stream: Any) -> Iterator[bytes]:

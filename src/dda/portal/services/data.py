@@ -295,7 +295,7 @@ def entry_path(row: DataEntry) -> str:
 @dataclass
 class BrowsePage:
     folders: list[str]
-    images: list[tuple[DataEntry, DataObject]]
+    images: list[Any]  # rows with id, folder, name, sha256, size, created_at, format, width, height
     next_cursor: str | None
 
 
@@ -332,7 +332,7 @@ def browse(session: Session, usecase_id: str, folder: str, cursor: str | None, l
     room = limit - len(folders)
     images = data_repo.entries_in(session, usecase_id, folder, after=after, limit=room + 1) if room else []
     if len(images) > room:
-        return BrowsePage(folders, images[:room], _encode_cursor("i", images[room - 1][0].name))
+        return BrowsePage(folders, images[:room], _encode_cursor("i", images[room - 1].name))
     if not room and kind == "f":  # the page is full of folders; images may follow
         last = folders[-1] if folders else None
         return BrowsePage(folders, [], _encode_cursor("f", last) if last else None)
