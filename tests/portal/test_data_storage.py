@@ -133,3 +133,29 @@ def test_import_server_folder_only_under_configured_roots(make_portal, tmp_path:
         response = client.post(f"{case.base}/data/import/folder", json=body, headers=case.headers)
         assert response.status_code in (404, 422), (body, response.status_code)
         assert str(tmp_path) not in response.text
+
+
+def test_import_from_an_attached_data_location(sqlite_portal: PortalHarness) -> None:
+    from dda.portal.db import DataLocation, UseCaseDataLocation
+    from dda.portal.services import storage
+
+    case = data_case(sqlite_portal)
+    with sqlite_portal.portal.session() as session:
+        shared = DataLocation(name="shared-cookies", status="ready")
+        unattached = DataLocation(name="other", status="ready")
+        session.add_all([shared, unattached])
+        session.flush()
+        session.add(UseCaseDataLocation(usecase_id=case.usecase_id, data_location_id=shared.id))
+        store = storage.store_for(sqlite_portal.portal, "data_locations", shared, shared.id)
+        for i in range(2):
+            store.put_bytes(f"datasets/cookies/{i}.jpg", jpeg_bytes(seed=50 + i))
+        shared_id, unattached_id = shared.id, unattached.id
+    url = f"{case.base}/data/import/s3"
+    body = {"data_location_id": shared_id, "prefix": "datasets/cookies/", "folder": "shared"}
+    response = sqlite_portal.client.post(url, json=body, headers=case.headers)
+    assert response.status_code == 201, response.text
+    assert [i["name"] for i in case.browse("shared")["images"]] == ["0.jpg", "1.jpg"]
+    denied = sqlite_portal.client.post(
+        url, json={**body, "data_location_id": unattached_id}, headers=case.headers
+    )
+    assert denied.status_code == 404
