@@ -23,6 +23,7 @@ def _bucket(endpoint: str, name: str) -> object:
     return client
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("database", ["sqlite", "postgresql"])
 def test_upload_browse_version_export_on_s3(
     make_portal,
