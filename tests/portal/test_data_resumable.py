@@ -88,3 +88,34 @@ def test_resumable_upload_limits(make_portal) -> None:  # type: ignore[no-untype
         f"{case.base}/data/uploads/00000000-0000-0000-0000-000000000000", headers=case.headers
     )
     assert missing.status_code == 404
+
+
+def test_abandoned_uploads_are_purged(sqlite_portal: PortalHarness) -> None:
+    from datetime import UTC, datetime, timedelta
+
+    from dda.portal.db import UploadSession
+
+    case = data_case(sqlite_portal)
+    client = sqlite_portal.client
+    upload = client.post(
+        f"{case.base}/data/uploads", json={"name": "x.zip", "size": 10}, headers=case.headers
+    ).json()
+    url = f"{case.base}/data/uploads/{upload['id']}"
+    assert (
+        client.patch(url, content=b"12345", headers={**case.headers, "Upload-Offset": "0"}).status_code == 200
+    )
+    with sqlite_portal.portal.session() as session:
+        row = session.get(UploadSession, upload["id"])
+        assert row is not None
+        row.expires_at = datetime.now(UTC) - timedelta(seconds=1)
+    assert client.get(url, headers=case.headers).status_code == 409  # expired
+    client.post(f"{case.base}/data/uploads", json={"name": "y.zip", "size": 10}, headers=case.headers)
+    with sqlite_portal.portal.session() as session:
+        row = session.get(UploadSession, upload["id"])
+        assert row is not None and row.status == "expired"
+        from dda.portal.repositories import usecases as usecases_repo
+        from dda.portal.services.data import usecase_store
+
+        usecase = usecases_repo.by_id(session, case.usecase_id)
+        assert usecase is not None
+        assert usecase_store(sqlite_portal.portal, usecase).list(f"uploads/{upload['id']}/") == []

@@ -5,6 +5,7 @@ Every query names the use case: an id of another tenant's entry finds nothing.
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any
 
 from sqlalchemy import Table, case, func, select, update
@@ -201,3 +202,17 @@ def advance_upload(session: Session, upload_id: str, expected_offset: int, lengt
         .execution_options(synchronize_session=False)
     )
     return int(getattr(result, "rowcount", 0) or 0) == 1
+
+
+def expired_uploads(session: Session, usecase_id: str, now: datetime, limit: int) -> list[UploadSession]:
+    return list(
+        session.scalars(
+            select(UploadSession)
+            .where(
+                UploadSession.usecase_id == usecase_id,
+                UploadSession.status == "open",
+                UploadSession.expires_at < now,
+            )
+            .limit(limit)
+        )
+    )

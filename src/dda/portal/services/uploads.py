@@ -153,6 +153,7 @@ def create(
             "the file would exceed the use case's storage quota",
             hint="delete unused images or ask a UseCaseAdmin to raise storage_quota_mb",
         )
+    purge_expired(session, portal, usecase)
     row = UploadSession(
         usecase_id=usecase.id,
         folder=folder,
@@ -164,6 +165,18 @@ def create(
     session.add(row)
     session.flush()
     return row
+
+
+def purge_expired(session: Session, portal: Portal, usecase: UseCase, limit: int = 20) -> int:
+    """Drop the chunks of a few abandoned (expired) uploads of the use case; returns how many."""
+    rows = data_repo.expired_uploads(session, usecase.id, datetime.now(UTC), limit)
+    if rows:
+        store = usecase_store(portal, usecase)
+        for row in rows:
+            for key in store.list(f"uploads/{row.id}/"):
+                store.delete(key)
+            row.status = "expired"
+    return len(rows)
 
 
 def open_upload(session: Session, usecase_id: str, upload_id: str) -> UploadSession:
