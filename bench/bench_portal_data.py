@@ -194,21 +194,21 @@ def scratch_postgres(admin_url: str) -> Iterator[str | None]:
 
 
 def photos(count: int) -> list[Path]:
-    """1600x1200 JPEGs with smooth shading, texture and noise (about 0.3-0.6 MB each), made once."""
-    folder = Path(tempfile.gettempdir()) / "dda-bench-photos-1600x1200"
+    """1600x1200 JPEGs (about 0.5 MB each): one shaded, noisy base picture, shifted and tinted
+    differently for each photo so every file has its own bytes; made once and cached."""
+    folder = Path(tempfile.gettempdir()) / "dda-bench-photos-1600x1200-v2"
     folder.mkdir(exist_ok=True)
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:1200, 0:1600].astype(np.float32)
+    base = np.stack([127 + 80 * np.sin(xx / (90 + 7 * c) + yy / 140 + c) for c in range(3)], axis=2)
+    base = np.clip(base + rng.normal(0, 12, size=base.shape), 0, 255).astype(np.uint8)
     paths = []
     for i in range(count):
         path = folder / f"photo-{i:04d}.jpg"
         if not path.is_file():
-            phase = rng.uniform(0, 6.28, size=3)
-            base = np.stack(
-                [127 + 80 * np.sin(xx / (90 + 7 * c) + yy / 140 + phase[c]) for c in range(3)], axis=2
-            )
-            noisy = base + rng.normal(0, 12, size=base.shape).astype(np.float32)
-            Image.fromarray(np.clip(noisy, 0, 255).astype(np.uint8)).save(path, quality=88)
+            shifted = np.roll(base, (int(rng.integers(0, 1200)), int(rng.integers(0, 1600))), axis=(0, 1))
+            tint = rng.integers(0, 40, size=3, dtype=np.uint8)
+            Image.fromarray(shifted + tint).save(path, quality=88)
         paths.append(path)
     return paths
 
