@@ -168,25 +168,7 @@ def store_version(
     session.add(version)
     session.flush()
     splits = assign_splits([s.label for s in samples], new.split.check())
-    names = _unique_names(samples)
-    items: list[DatasetItem] = []
-    for position, (sample, split, name) in enumerate(zip(samples, splits, names, strict=True)):
-        image_sha = ingestor.add_blob(session, Path(sample.image_path), "image")
-        mask_sha = ingestor.add_blob(session, Path(sample.mask_path), "mask") if sample.mask_path else None
-        items.append(
-            DatasetItem(
-                version_id=version.id,
-                usecase_id=usecase_id,
-                position=position,
-                name=name,
-                sha256=image_sha,
-                mask_sha256=mask_sha,
-                label=sample.label,
-                boxes=[_box_dict(b) for b in sample.boxes],
-                split=split,
-                source_ref=sample.source_ref[:1024],
-            )
-        )
+    items = _items(session, ingestor, version, samples, splits)
     session.add_all(items)
     version.split = {
         "seed": new.split.seed,
@@ -198,6 +180,32 @@ def store_version(
     _write_snapshot(ingestor, version, items)
     session.flush()
     return version
+
+
+def _items(
+    session: Session, ingestor: Ingestor, version: DatasetVersion, samples: list[Sample], splits: list[str]
+) -> list[DatasetItem]:
+    """One row per sample; its image and mask are stored content-addressed first."""
+    items: list[DatasetItem] = []
+    names = _unique_names(samples)
+    for position, (sample, split, name) in enumerate(zip(samples, splits, names, strict=True)):
+        image_sha = ingestor.add_blob(session, Path(sample.image_path), "image")
+        mask_sha = ingestor.add_blob(session, Path(sample.mask_path), "mask") if sample.mask_path else None
+        items.append(
+            DatasetItem(
+                version_id=version.id,
+                usecase_id=version.usecase_id,
+                position=position,
+                name=name,
+                sha256=image_sha,
+                mask_sha256=mask_sha,
+                label=sample.label,
+                boxes=[_box_dict(b) for b in sample.boxes],
+                split=split,
+                source_ref=sample.source_ref[:1024],
+            )
+        )
+    return items
 
 
 def _fractions(spec: SplitSpec) -> dict[str, float]:
