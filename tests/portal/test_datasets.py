@@ -228,3 +228,16 @@ def test_duplicate_dataset_name_is_409_and_bad_fields_422(sqlite_portal: PortalH
     assert case.upload([("a.jpg", jpeg_bytes())]).status_code == 201
     traversal = _create_version(case, dataset_id, b"{}\n", format="coco", images_folder="../other")
     assert traversal.status_code == 422
+
+
+def test_version_from_a_dda_manifest(sqlite_portal: PortalHarness, tmp_path: Path) -> None:
+    case = data_case(sqlite_portal)
+    generate_synthetic_dataset(tmp_path / "synth", count=4, size=(64, 64), write_dda=True, progress=False)
+    manifest = tmp_path / "synth" / "dda.manifest"
+    _upload_synthetic(case, manifest)
+    dataset_id = _new_dataset(case)
+    response = _create_version(case, dataset_id, manifest.read_bytes(), format="dda", images_folder="synth")
+    assert response.status_code == 201, response.text
+    body = response.json()
+    assert body["report"]["format"] == "dda" and body["label_format"] == "dda"
+    assert body["stats"]["classes"] == {"normal": 2, "anomaly": 2}
