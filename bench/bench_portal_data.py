@@ -196,7 +196,7 @@ def scratch_postgres(admin_url: str) -> Iterator[str | None]:
 def photos(count: int) -> list[Path]:
     """1600x1200 JPEGs (about 0.5 MB each): one shaded, noisy base picture, shifted and tinted
     differently for each photo so every file has its own bytes; made once and cached."""
-    folder = Path(tempfile.gettempdir()) / "dda-bench-photos-1600x1200-v2"
+    folder = Path(tempfile.gettempdir()) / "dda-bench-photos-1600x1200-v3"
     folder.mkdir(exist_ok=True)
     rng = np.random.default_rng(0)
     yy, xx = np.mgrid[0:1200, 0:1600].astype(np.float32)
@@ -206,8 +206,9 @@ def photos(count: int) -> list[Path]:
     for i in range(count):
         path = folder / f"photo-{i:04d}.jpg"
         if not path.is_file():
-            shifted = np.roll(base, (int(rng.integers(0, 1200)), int(rng.integers(0, 1600))), axis=(0, 1))
-            tint = rng.integers(0, 40, size=3, dtype=np.uint8)
+            own = np.random.default_rng([1, i])  # per photo: the cache may hold any subset
+            shifted = np.roll(base, (int(own.integers(0, 1200)), int(own.integers(0, 1600))), axis=(0, 1))
+            tint = own.integers(0, 40, size=3, dtype=np.uint8)
             Image.fromarray(shifted + tint).save(path, quality=88)
         paths.append(path)
     return paths
