@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import hashlib
+import time
+from pathlib import Path
 
 from tests.portal.conftest import PortalHarness
 from tests.portal.data_support import data_case, jpeg_bytes, zip_of
@@ -119,3 +121,43 @@ def test_abandoned_uploads_are_purged(sqlite_portal: PortalHarness) -> None:
         usecase = usecases_repo.by_id(session, case.usecase_id)
         assert usecase is not None
         assert usecase_store(sqlite_portal.portal, usecase).list(f"uploads/{upload['id']}/") == []
+
+
+def test_a_chunk_cut_mid_way_leaves_the_offset_and_the_upload_resumes(isolated_settings: Path) -> None:
+    """A real server and a real socket: the connection drops half-way through a chunk."""
+    import socket
+
+    import httpx
+
+    from dda.portal.app import create_app
+    from dda.portal.services import auth as auth_service
+    from tests.portal.conftest import PASSWORD, portal_settings
+    from tests.station.server_util import serve_in_thread
+
+    app = create_app(portal_settings(isolated_settings, None), configure_logs=False)
+    payload = zip_of({f"{i}.jpg": jpeg_bytes(160, 120, seed=i) for i in range(3)})
+    with serve_in_thread(app) as address:
+        with app.state.portal.session() as session:
+            auth_service.create_user(session, "root", PASSWORD, is_portal_admin=True)
+        with httpx.Client(base_url=f"http://{address}", timeout=30) as client:
+            token = client.post("/api/v1/auth/login", json={"username": "root", "password": PASSWORD}).json()
+            headers = {"Authorization": f"Bearer {token['access_token']}"}
+            usecase = client.post("/api/v1/usecases", json={"name": "cut"}, headers=headers).json()["id"]
+            base = f"/api/v1/usecases/{usecase}/data/uploads"
+            upload = client.post(base, json={"name": "b.zip", "size": len(payload)}, headers=headers).json()
+            url = f"{base}/{upload['id']}"
+            host, port = address.split(":")
+            with socket.create_connection((host, int(port))) as raw:
+                head = (
+                    f"PATCH {url} HTTP/1.1\r\nHost: {address}\r\n"
+                    f"Authorization: {headers['Authorization']}\r\n"
+                    f"Upload-Offset: 0\r\nContent-Length: {len(payload)}\r\n\r\n"
+                )
+                raw.sendall(head.encode() + payload[: len(payload) // 2])
+                time.sleep(0.5)  # the server is reading the body ... and the line goes dead
+            status = client.get(url, headers=headers)
+            assert status.status_code == 200 and status.json()["offset"] == 0  # nothing half-stored
+            resumed = client.patch(url, content=payload, headers={**headers, "Upload-Offset": "0"})
+            assert resumed.status_code == 200, resumed.text
+            done = client.post(f"{url}/finish", headers=headers)
+            assert done.status_code == 201 and done.json()["counts"]["stored"] == 3
