@@ -203,3 +203,20 @@ def test_a_request_over_the_size_cap_is_413(make_portal) -> None:  # type: ignor
     response = case.upload([("big.jpg", jpeg_bytes(900, 900, quality=98))])
     assert response.status_code == 413
     assert response.json()["code"] == "payload_too_large"
+
+
+def test_bombs_are_refused_in_bounded_memory(sqlite_portal: PortalHarness) -> None:
+    import tracemalloc
+
+    case = data_case(sqlite_portal)
+    bombs = [("bomb.png", png_bomb(side=60_000)), ("bomb.zip", zip_bomb(megabytes=64))]
+    tracemalloc.start()
+    try:
+        response = case.upload(bombs)
+        _, peak = tracemalloc.get_traced_memory()
+    finally:
+        tracemalloc.stop()
+    assert response.status_code == 422
+    assert [i["status"] for i in response.json()["items"]] == ["rejected", "rejected"]
+    # 3.6 gigapixels declared, 64 MB inflated: neither is ever held in memory.
+    assert peak < 32 * 1024 * 1024, peak
