@@ -39,8 +39,11 @@ def test_datasets_cli_against_a_served_portal(tmp_path: Path) -> None:
     server_env = portal_process.portal_env(tmp_path / "server", DDA_SECRET_KEY="cli-data-secret-" + "x" * 32)
     created = subprocess.run(
         portal_process.dda_command("portal", "create-admin", "root"),
-        env={**server_env, "DDA_ADMIN_PASSWORD": PASSWORD}, capture_output=True, text=True, timeout=120,
-    )  # fmt: skip
+        env={**server_env, "DDA_ADMIN_PASSWORD": PASSWORD},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert created.returncode == 0, created.stderr
     manifest = generate_synthetic_dataset(tmp_path / "synth", count=6, size=(64, 64), progress=False)
     with portal_process.running_portal(server_env, tmp_path / "serve.log") as url:

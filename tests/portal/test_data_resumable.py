@@ -16,9 +16,10 @@ def test_resumable_upload_resumes_after_a_cut_and_lands_an_archive(portal: Porta
     images = {f"part/{i}.jpg": jpeg_bytes(200, 150, seed=i) for i in range(4)}
     payload = zip_of(images)
     created = client.post(
-        f"{case.base}/data/uploads", json={"folder": "big", "name": "batch.zip", "size": len(payload)},
+        f"{case.base}/data/uploads",
+        json={"folder": "big", "name": "batch.zip", "size": len(payload)},
         headers=case.headers,
-    )  # fmt: skip
+    )
     assert created.status_code == 201, created.text
     upload = created.json()
     url = f"{case.base}/data/uploads/{upload['id']}"
@@ -26,13 +27,14 @@ def test_resumable_upload_resumes_after_a_cut_and_lands_an_archive(portal: Porta
 
     def send(offset: int, chunk: bytes) -> object:
         return client.patch(
-            url, content=chunk,
+            url,
+            content=chunk,
             headers={
                 **case.headers,
                 "Upload-Offset": str(offset),
                 "Content-Type": "application/offset+octet-stream",
             },
-        )  # fmt: skip
+        )
 
     first = send(0, payload[:third])
     assert first.status_code == 200 and first.headers["Upload-Offset"] == str(third)

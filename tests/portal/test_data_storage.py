@@ -16,9 +16,12 @@ from tests.portal.data_support import data_case, jpeg_bytes, write_tree
 
 def _bucket(endpoint: str, name: str) -> object:
     client = boto3.client(
-        "s3", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="testing",
+        "s3",
+        endpoint_url=endpoint,
+        region_name="us-east-1",
+        aws_access_key_id="testing",
         aws_secret_access_key="testing",
-    )  # fmt: skip
+    )
     client.create_bucket(Bucket=name)
     return client
 
@@ -37,9 +40,12 @@ def test_upload_browse_version_export_on_s3(
     harness: PortalHarness = make_portal(url)
     s3 = _bucket(moto_server, s3_bucket_name)
     location = {
-        "endpoint_url": moto_server, "bucket": s3_bucket_name, "prefix": "plant/line1",
-        "access_key_id": "testing", "secret_access_key": "testing",
-    }  # fmt: skip
+        "endpoint_url": moto_server,
+        "bucket": s3_bucket_name,
+        "prefix": "plant/line1",
+        "access_key_id": "testing",
+        "secret_access_key": "testing",
+    }
     case = data_case(harness, s3=location)
     manifest = generate_synthetic_dataset(tmp_path / "synth", count=6, size=(64, 64), progress=False)
     for sub in ("images", "masks"):
@@ -82,9 +88,13 @@ def test_import_s3_prefix_with_given_credentials(make_portal, moto_server: str, 
     s3.put_object(Bucket=s3_bucket_name, Key="elsewhere/x.jpg", Body=jpeg_bytes(seed=9))  # type: ignore[attr-defined]
     case = data_case(harness)
     body = {
-        "endpoint_url": moto_server, "bucket": s3_bucket_name, "prefix": "incoming",
-        "access_key_id": "testing", "secret_access_key": "testing", "folder": "imported",
-    }  # fmt: skip
+        "endpoint_url": moto_server,
+        "bucket": s3_bucket_name,
+        "prefix": "incoming",
+        "access_key_id": "testing",
+        "secret_access_key": "testing",
+        "folder": "imported",
+    }
     response = harness.client.post(f"{case.base}/data/import/s3", json=body, headers=case.headers)
     assert response.status_code == 201, response.text
     assert response.json()["counts"] == {"stored": 3, "duplicate": 0, "exists": 0, "rejected": 1}
@@ -119,9 +129,10 @@ def test_import_server_folder_only_under_configured_roots(make_portal, tmp_path:
     case = data_case(harness)
     client = harness.client
     ok = client.post(
-        f"{case.base}/data/import/folder", json={"root": "plant", "path": "cam1", "folder": "cams"},
+        f"{case.base}/data/import/folder",
+        json={"root": "plant", "path": "cam1", "folder": "cams"},
         headers=case.headers,
-    )  # fmt: skip
+    )
     assert ok.status_code == 201, ok.text
     assert sorted(i["path"] for i in ok.json()["items"]) == ["cams/a.jpg", "cams/sub/b.jpg"]
     for body in (

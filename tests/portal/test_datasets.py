@@ -196,9 +196,14 @@ def test_create_version_from_manifest_contract(portal: PortalHarness, tmp_path: 
     mapped.write_text(text)
     with portal.portal.session() as session:
         version = datasets_service.create_version_from_manifest(
-            session, portal.portal, case.usecase_id, "labeled", mapped,
-            source="labeling", map_prefix={"s3://labeling-bucket/out/": str(manifest.parent) + "/"},
-        )  # fmt: skip
+            session,
+            portal.portal,
+            case.usecase_id,
+            "labeled",
+            mapped,
+            source="labeling:0b8e4c2a-7d1f-4e4a-9a53-1f0c2d3e4f5a",  # a job id: longer than a word
+            map_prefix={"s3://labeling-bucket/out/": str(manifest.parent) + "/"},
+        )
         version_id, number = version.id, version.number
     assert number == 1
     listed = portal.client.get(f"{case.base}/datasets", headers=case.headers).json()["items"]
@@ -206,7 +211,7 @@ def test_create_version_from_manifest_contract(portal: PortalHarness, tmp_path: 
     got = portal.client.get(
         f"{case.base}/datasets/{listed[0]['id']}/versions/{version_id}", headers=case.headers
     ).json()
-    assert got["source"] == "labeling" and got["stats"]["classes"] == {"normal": 4, "anomaly": 4}
+    assert got["source"].startswith("labeling:") and got["stats"]["classes"] == {"normal": 4, "anomaly": 4}
     with portal.portal.session() as session:
         train = datasets_service.materialize_version(
             session, portal.portal, case.usecase_id, version_id, tmp_path / "mat", split="train"

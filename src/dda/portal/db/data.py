@@ -110,7 +110,7 @@ class DatasetVersion(Base):
     dataset_id: Mapped[str] = mapped_column(ForeignKey("datasets.id", ondelete="CASCADE"), index=True)
     usecase_id: Mapped[str] = mapped_column(ForeignKey("usecases.id", ondelete="CASCADE"), index=True)
     number: Mapped[int] = mapped_column(Integer)
-    source: Mapped[str] = mapped_column(String(32))  # upload | labeling | station | import
+    source: Mapped[str] = mapped_column(String(128))  # upload | labeling[:<job id>] | station | import
     label_format: Mapped[str] = mapped_column(String(16), default="")  # gt | dda | coco | yolo
     manifest_key: Mapped[str] = mapped_column(String(PATH_LENGTH), default="")
     image_count: Mapped[int] = mapped_column(Integer, default=0)

@@ -154,7 +154,7 @@ def store_version(
         dataset_id=dataset_row.id,
         usecase_id=usecase_id,
         number=datasets_repo.latest_number(session, dataset_row.id) + 1,
-        source=new.source,
+        source=new.source[:128],
         label_format=new.label_format,
         image_count=len(samples),
         classes={

@@ -99,7 +99,7 @@ def upgrade() -> None:
     sa.Column('dataset_id', sa.String(length=36), nullable=False),
     sa.Column('usecase_id', sa.String(length=36), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
-    sa.Column('source', sa.String(length=32), nullable=False),
+    sa.Column('source', sa.String(length=128), nullable=False),
     sa.Column('label_format', sa.String(length=16), nullable=False),
     sa.Column('manifest_key', sa.String(length=512), nullable=False),
     sa.Column('image_count', sa.Integer(), nullable=False),
