@@ -220,3 +220,33 @@ def test_bombs_are_refused_in_bounded_memory(sqlite_portal: PortalHarness) -> No
     assert [i["status"] for i in response.json()["items"]] == ["rejected", "rejected"]
     # 3.6 gigapixels declared, 64 MB inflated: neither is ever held in memory.
     assert peak < 32 * 1024 * 1024, peak
+
+
+def test_the_same_bytes_uploaded_at_once_are_stored_and_counted_once(portal: PortalHarness, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from concurrent.futures import ThreadPoolExecutor
+
+    from sqlalchemy import func, select
+
+    from dda.portal.db import DataObject
+    from dda.portal.services import uploads
+
+    case = data_case(portal)
+    data = jpeg_bytes(300, 200, seed=77)
+    paths = []
+    for i in range(6):
+        path = tmp_path / f"{i}.jpg"
+        path.write_bytes(data)
+        paths.append(path)
+
+    def land(i: int) -> str:
+        result = uploads.ingest_files(
+            portal.portal, case.usecase_id, None, f"cam{i}", [("same.jpg", paths[i])]
+        )
+        return result.items[0].status
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        statuses = list(pool.map(land, range(6)))
+    assert sorted(statuses).count("stored") >= 1 and set(statuses) <= {"stored", "duplicate"}, statuses
+    assert bytes_used(portal, case.usecase_id) == len(data)
+    with portal.portal.session() as session:
+        assert session.scalar(select(func.count()).select_from(DataObject)) == 1
