@@ -81,10 +81,8 @@ def create_admin(
 
 
 def register(app: typer.Typer) -> None:
-    from dda.cli import portal_remote
+    from dda.cli import portal_data_cmd, portal_remote
 
     portal_remote.register(portal_app)
-    from dda.cli import portal_data_cmd
-
     portal_data_cmd.register(portal_app)
     app.add_typer(portal_app, name="portal")

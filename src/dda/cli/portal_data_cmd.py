@@ -31,10 +31,9 @@ def register(portal_app: typer.Typer) -> None:
 
 def _connect() -> tuple[Any, Any, Any]:
     from dda.cli.portal_remote import _client
-    from dda.client.data import DataApi, DatasetsApi
 
     client = _client()
-    return client, DataApi(client.http), DatasetsApi(client.http)
+    return client, client.data, client.datasets
 
 
 def _dataset(datasets: Any, usecase_id: str, ref: str) -> Any:

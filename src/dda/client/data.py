@@ -14,7 +14,6 @@ from pathlib import Path
 from typing import Any
 
 from dda.client.base import Http
-
 from dda.portal.schemas.data import BatchOut, BrowseOut, ImageOut, UploadOut
 from dda.portal.schemas.datasets import DatasetOut, ItemOut, VersionOut
 
