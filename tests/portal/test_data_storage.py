@@ -149,7 +149,7 @@ def test_import_server_folder_only_under_configured_roots(make_portal, tmp_path:
 
 def test_import_from_an_attached_data_location(sqlite_portal: PortalHarness) -> None:
     from dda.portal.db import DataLocation, UseCaseDataLocation
-    from dda.portal.services import storage
+    from dda.portal.services import data_locations
 
     case = data_case(sqlite_portal)
     with sqlite_portal.portal.session() as session:
@@ -158,7 +158,7 @@ def test_import_from_an_attached_data_location(sqlite_portal: PortalHarness) -> 
         session.add_all([shared, unattached])
         session.flush()
         session.add(UseCaseDataLocation(usecase_id=case.usecase_id, data_location_id=shared.id))
-        store = storage.store_for(sqlite_portal.portal, "data_locations", shared, shared.id)
+        store = data_locations.store(sqlite_portal.portal, shared)
         for i in range(2):
             store.put_bytes(f"datasets/cookies/{i}.jpg", jpeg_bytes(seed=50 + i))
         shared_id, unattached_id = shared.id, unattached.id

@@ -18,7 +18,7 @@ from dda.core.storage import ObjectStore, validate_prefix
 from dda.core.storage.s3 import S3ObjectStore
 from dda.portal.context import Portal
 from dda.portal.repositories import usecases as usecases_repo
-from dda.portal.services import storage
+from dda.portal.services import data_locations
 from dda.portal.services.data import MB, Ingestor, clean_folder, rejected
 from dda.portal.services.uploads import BatchResult, ingest_path, temp_dir
 
@@ -122,7 +122,7 @@ def location_source(portal: Portal, usecase_id: str, location_id: str) -> Object
             raise NotFound(
                 f"no data location {location_id!r} attached to this use case", hint="attach it first"
             )
-        return storage.store_for(portal, "data_locations", location, location.id)
+        return data_locations.store(portal, location)
 
 
 def import_store(
