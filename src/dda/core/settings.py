@@ -91,6 +91,14 @@ class PortalSettings(BaseModel):
     # model.tar.gz / ONNX uploads to the model registry (streamed to disk, refused above this: 413)
     max_model_upload_mb: int = Field(default=2048, ge=1)
     oidc: OidcSettings | None = None  # DDA_PORTAL__OIDC__ISSUER, DDA_PORTAL__OIDC__CLIENT_ID, ...
+    # Data management: server folders a PortalAdmin allows importing from (name -> folder; never
+    # arbitrary paths), S3 API endpoints an import may reach (None/AWS is always allowed), the
+    # largest image accepted (pixels, checked from the header) and the resumable-upload limits.
+    import_roots: dict[str, Path] = Field(default_factory=dict)
+    import_s3_endpoints: list[str] = Field(default_factory=list)
+    max_image_pixels: int = Field(default=40_000_000, ge=1, le=200_000_000)
+    max_resumable_upload_mb: int = Field(default=5_000, ge=1)
+    upload_chunk_mb: int = Field(default=64, ge=1, le=1024)
 
 
 class Settings(BaseSettings):

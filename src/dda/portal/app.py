@@ -15,13 +15,25 @@ from starlette.concurrency import run_in_threadpool
 import dda
 from dda.core.logging import configure_logging, get_logger
 from dda.core.settings import Settings, get_settings
-from dda.portal.api import audit, auth, data_locations, health, models, team, tokens, usecases, users
+from dda.portal.api import (
+    audit,
+    auth,
+    data,
+    data_locations,
+    datasets,
+    health,
+    models,
+    team,
+    tokens,
+    usecases,
+    users,
+)
 from dda.portal.api.audit_middleware import install_audit
 from dda.portal.api.errors import install_error_handlers
 from dda.portal.context import Portal, build_portal
 
 log = get_logger(__name__)
-ROUTERS = [auth, health, usecases, users, team, tokens, data_locations, audit, models]
+ROUTERS = [auth, health, usecases, users, team, tokens, data_locations, audit, data, datasets, models]
 DESCRIPTION = "Use cases, users, roles, audit, data, datasets, model registry, jobs, devices, deployments."
 
 

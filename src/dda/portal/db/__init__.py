@@ -2,6 +2,15 @@
 
 from dda.portal.db.audit import AuditEvent, AuditHead
 from dda.portal.db.base import Base, new_id
+from dda.portal.db.data import (
+    DataEntry,
+    DataFolder,
+    DataObject,
+    DatasetItem,
+    DatasetRow,
+    DatasetVersion,
+    UploadSession,
+)
 from dda.portal.db.identity import ApiToken, RefreshToken, RoleAssignment, User
 from dda.portal.db.registry import ModelPackage, ModelStageChange, ModelVersion, RegisteredModel
 from dda.portal.db.tenancy import DataLocation, UseCase, UseCaseDataLocation
@@ -11,13 +20,20 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "DataEntry",
+    "DataFolder",
     "DataLocation",
+    "DataObject",
+    "DatasetItem",
+    "DatasetRow",
+    "DatasetVersion",
     "ModelPackage",
     "ModelStageChange",
     "ModelVersion",
     "RefreshToken",
     "RegisteredModel",
     "RoleAssignment",
+    "UploadSession",
     "UseCase",
     "UseCaseDataLocation",
     "User",
