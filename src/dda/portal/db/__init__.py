@@ -3,6 +3,7 @@
 from dda.portal.db.audit import AuditEvent, AuditHead
 from dda.portal.db.base import Base, new_id
 from dda.portal.db.identity import ApiToken, RefreshToken, RoleAssignment, User
+from dda.portal.db.jobs import Component, Job, JobEvent, SigningKey
 from dda.portal.db.registry import ModelPackage, ModelStageChange, ModelVersion, RegisteredModel
 from dda.portal.db.tenancy import DataLocation, UseCase, UseCaseDataLocation
 
@@ -11,13 +12,17 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Component",
     "DataLocation",
+    "Job",
+    "JobEvent",
     "ModelPackage",
     "ModelStageChange",
     "ModelVersion",
     "RefreshToken",
     "RegisteredModel",
     "RoleAssignment",
+    "SigningKey",
     "UseCase",
     "UseCaseDataLocation",
     "User",
