@@ -22,6 +22,7 @@ from dda.portal.api import (
     data_locations,
     health,
     jobs,
+    labeling,
     models,
     team,
     tokens,
@@ -34,7 +35,20 @@ from dda.portal.context import Portal, build_portal
 from dda.portal.jobs.executors import start_background
 
 log = get_logger(__name__)
-ROUTERS = [auth, health, usecases, users, team, tokens, data_locations, audit, models, jobs, components]
+ROUTERS = [
+    auth,
+    health,
+    usecases,
+    users,
+    team,
+    tokens,
+    data_locations,
+    audit,
+    models,
+    jobs,
+    components,
+    labeling,
+]
 DESCRIPTION = "Use cases, users, roles, audit, data, datasets, model registry, jobs, devices, deployments."
 
 

@@ -27,7 +27,9 @@ FAST = {
 TINY = {"epochs": 2, "input_size": [64, 64], "batch_size": 8, "pretrained": False, "num_threads": 2}
 
 
-def upload_dataset(harness: PortalHarness, usecase_id: str, work: Path, *, count: int = 16, prefix: str = "datasets/synth") -> dict[str, Any]:
+def upload_dataset(
+    harness: PortalHarness, usecase_id: str, work: Path, *, count: int = 16, prefix: str = "datasets/synth"
+) -> dict[str, Any]:
     """A synthetic cookie set (Ground Truth manifest + images + masks) in the use case's store."""
     folder = work / prefix.replace("/", "_")
     generate_synthetic_dataset(folder, count=count, size=(64, 64), progress=False)
@@ -56,7 +58,9 @@ def wait_job(
         if until(job):
             return job
         if time.monotonic() > deadline:
-            raise AssertionError(f"job did not reach the state in {timeout} s: {job['status']} {job['error']}")
+            raise AssertionError(
+                f"job did not reach the state in {timeout} s: {job['status']} {job['error']}"
+            )
         time.sleep(0.2)
 
 
@@ -64,7 +68,9 @@ def finished(job: dict[str, Any]) -> bool:
     return job["status"] in ("succeeded", "failed", "cancelled")
 
 
-def wait_done(harness: PortalHarness, headers: dict[str, str], usecase_id: str, job_id: str, timeout: float = 240.0) -> dict[str, Any]:
+def wait_done(
+    harness: PortalHarness, headers: dict[str, str], usecase_id: str, job_id: str, timeout: float = 240.0
+) -> dict[str, Any]:
     return wait_job(harness, headers, usecase_id, job_id, finished, timeout)
 
 
@@ -73,7 +79,11 @@ def setup_usecase(harness: PortalHarness, **settings: Any) -> tuple[dict[str, st
     admin = harness.make_user("admin", admin=True)
     assert admin
     admin_headers = harness.login("admin")
-    usecase_id = harness.create_usecase(admin_headers, "line-1", settings=settings) if settings else harness.create_usecase(admin_headers, "line-1")
+    usecase_id = (
+        harness.create_usecase(admin_headers, "line-1", settings=settings)
+        if settings
+        else harness.create_usecase(admin_headers, "line-1")
+    )
     harness.make_user("scientist", role=Role.DATA_SCIENTIST, usecase_id=usecase_id)
     return harness.login("scientist"), usecase_id
 

@@ -47,7 +47,9 @@ def test_cancel_a_running_training(jobs_portal, tmp_path: Path) -> None:  # type
     dataset = upload_dataset(jobs_portal, usecase_id, tmp_path)
     options = {**TINY, "epochs": 200, "patience": 200}
     body = {"type": "training", "parameters": {"dataset": dataset, "options": options}}
-    job_id = jobs_portal.client.post(f"/api/v1/usecases/{usecase_id}/jobs", json=body, headers=headers).json()["id"]
+    job_id = jobs_portal.client.post(
+        f"/api/v1/usecases/{usecase_id}/jobs", json=body, headers=headers
+    ).json()["id"]
     # Wait for the first epoch, then cancel: the trainer stops at the next step (its GracefulStop).
     wait_job(jobs_portal, headers, usecase_id, job_id, lambda j: j["current_step"].startswith("epoch"))
     response = jobs_portal.client.post(f"/api/v1/usecases/{usecase_id}/jobs/{job_id}/cancel", headers=headers)

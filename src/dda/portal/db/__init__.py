@@ -4,6 +4,7 @@ from dda.portal.db.audit import AuditEvent, AuditHead
 from dda.portal.db.base import Base, new_id
 from dda.portal.db.identity import ApiToken, RefreshToken, RoleAssignment, User
 from dda.portal.db.jobs import Component, Job, JobEvent, SigningKey
+from dda.portal.db.labeling import LabelingJob, LabelingTask
 from dda.portal.db.registry import ModelPackage, ModelStageChange, ModelVersion, RegisteredModel
 from dda.portal.db.tenancy import DataLocation, UseCase, UseCaseDataLocation
 
@@ -16,6 +17,8 @@ __all__ = [
     "DataLocation",
     "Job",
     "JobEvent",
+    "LabelingJob",
+    "LabelingTask",
     "ModelPackage",
     "ModelStageChange",
     "ModelVersion",

@@ -1,0 +1,76 @@
+"""The train-and-publish chain as a client drives it, shared by the executor tests."""
+
+from __future__ import annotations
+
+import io
+import tarfile
+from pathlib import Path
+from typing import Any
+
+from dda.core.signing import load_public_key
+from dda.packaging import verify_package
+from tests.portal.conftest import PortalHarness
+from tests.portal.jobs.conftest import TINY, wait_done
+
+ONE_EPOCH = {**TINY, "epochs": 1, "pretrained": True}  # INT8 parity needs real features
+
+
+def start_chain(
+    harness: PortalHarness, headers: dict[str, str], usecase_id: str, dataset: dict[str, Any]
+) -> str:
+    body = {
+        "parameters": {"dataset": dataset, "model_name": "cookie", "options": ONE_EPOCH},
+        "targets": ["x86_64-cpu"],
+        "precisions": ["fp32", "int8"],
+    }
+    response = harness.client.post(
+        f"/api/v1/usecases/{usecase_id}/jobs/train-and-publish", json=body, headers=headers
+    )
+    assert response.status_code == 201, response.text
+    job_id: str = response.json()["id"]
+    assert response.json()["pipeline"] is True
+    return job_id
+
+
+def next_step(
+    harness: PortalHarness, headers: dict[str, str], usecase_id: str, parent_id: str
+) -> dict[str, Any]:
+    """The (newest) job the parent started, once it is over."""
+    listed = harness.client.get(
+        f"/api/v1/usecases/{usecase_id}/jobs", params={"parent_id": parent_id}, headers=headers
+    ).json()["items"]
+    assert listed, f"job {parent_id} started no next step"
+    return wait_done(harness, headers, usecase_id, listed[0]["id"])
+
+
+def follow(
+    harness: PortalHarness, headers: dict[str, str], usecase_id: str, job: dict[str, Any], *types: str
+) -> dict[str, Any]:
+    """Follow the chain through the given step types, each of which must succeed."""
+    for job_type in types:
+        job = next_step(harness, headers, usecase_id, job["id"])
+        assert job["type"] == job_type
+        assert job["status"] == "succeeded", (job_type, job["error"], job["error_hint"])
+    return job
+
+
+def check_published(harness: PortalHarness, headers: dict[str, str], usecase_id: str, work: Path) -> None:
+    """Two model components (FP32, INT8) whose packages verify with the use case's public key."""
+    components = harness.client.get(f"/api/v1/usecases/{usecase_id}/components", headers=headers).json()
+    names = sorted(c["name"] for c in components)
+    assert names == ["model-cookie-x86_64-cpu", "model-cookie-x86_64-cpu-int8"]
+    pem = harness.client.get(f"/api/v1/usecases/{usecase_id}/signing-keys/active.pem", headers=headers).text
+    for component in components:
+        assert component["version"] == "1.0.0"
+        assert component["platform"] == "linux/amd64"
+        assert component["config_schema"]["type"] == "object"
+        response = harness.client.get(
+            f"/api/v1/usecases/{usecase_id}/components/{component['id']}/package", headers=headers
+        )
+        assert response.status_code == 200
+        folder = work / component["name"]
+        with tarfile.open(fileobj=io.BytesIO(response.content)) as archive:
+            archive.extractall(folder, filter="data")
+        (root,) = [p for p in folder.iterdir() if p.is_dir()] or [folder]
+        manifest = verify_package(root, [load_public_key(pem.encode())])
+        assert manifest.precision in ("fp32", "int8")
