@@ -48,7 +48,7 @@ def wait_job(
     usecase_id: str,
     job_id: str,
     until: Callable[[dict[str, Any]], bool],
-    timeout: float = 180.0,
+    timeout: float = 600.0,
 ) -> dict[str, Any]:
     deadline = time.monotonic() + timeout
     while True:
@@ -69,7 +69,7 @@ def finished(job: dict[str, Any]) -> bool:
 
 
 def wait_done(
-    harness: PortalHarness, headers: dict[str, str], usecase_id: str, job_id: str, timeout: float = 240.0
+    harness: PortalHarness, headers: dict[str, str], usecase_id: str, job_id: str, timeout: float = 900.0
 ) -> dict[str, Any]:
     return wait_job(harness, headers, usecase_id, job_id, finished, timeout)
 
