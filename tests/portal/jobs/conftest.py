@@ -42,6 +42,29 @@ def upload_dataset(
     return {"store_prefix": prefix, "manifest": "groundtruth.manifest"}
 
 
+def upload_discs(
+    harness: PortalHarness, usecase_id: str, work: Path, prefix: str = "datasets/discs"
+) -> dict[str, Any]:
+    """Discs with and without a crack (the set whose trained model passes the INT8 parity gate in
+    tests/ml) as a Ground Truth manifest with its images in the use case's store."""
+    from dda.formats.writers import write_groundtruth_manifest
+    from tests.ml.test_train import make_disc_dataset
+
+    folder = work / prefix.replace("/", "_")
+    write_groundtruth_manifest(make_disc_dataset(folder), folder / "groundtruth.manifest", job="discs")
+    _upload(harness, usecase_id, folder, prefix)
+    return {"store_prefix": prefix, "manifest": "groundtruth.manifest"}
+
+
+def _upload(harness: PortalHarness, usecase_id: str, folder: Path, prefix: str) -> None:
+    with harness.portal.session() as session:
+        row = usecases_repo.by_id(session, usecase_id)
+        assert row is not None
+        store = storage.store_for(harness.portal, "usecases", row, row.id)
+    for path in sorted(p for p in folder.rglob("*") if p.is_file()):
+        store.put_file(f"{prefix}/{path.relative_to(folder).as_posix()}", path)
+
+
 def wait_job(
     harness: PortalHarness,
     headers: dict[str, str],

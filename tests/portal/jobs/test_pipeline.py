@@ -11,7 +11,7 @@ import pytest
 from dda.portal.repositories import usecases as usecases_repo
 from dda.portal.services import storage
 from tests.portal.jobs.chain import check_published, follow, next_step, start_chain
-from tests.portal.jobs.conftest import setup_usecase, upload_dataset, wait_done, wait_job
+from tests.portal.jobs.conftest import setup_usecase, upload_discs, wait_done, wait_job
 
 pytestmark = pytest.mark.slow
 
@@ -26,7 +26,7 @@ def _delete_prefix(harness, usecase_id: str, prefix: str) -> None:  # type: igno
 
 def test_train_and_publish_with_retry_from_a_failed_step(jobs_portal, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     headers, usecase_id = setup_usecase(jobs_portal)
-    dataset = upload_dataset(jobs_portal, usecase_id, tmp_path)
+    dataset = upload_discs(jobs_portal, usecase_id, tmp_path)
     train_id = start_chain(jobs_portal, headers, usecase_id, dataset)
     # Once training has read its data, take the dataset away: compilation (which calibrates on
     # it) fails, and the chain stops there with the reason.
@@ -37,7 +37,7 @@ def test_train_and_publish_with_retry_from_a_failed_step(jobs_portal, tmp_path: 
         train_id,
         lambda j: j["current_step"] not in ("", "starting", "loading dataset"),
     )
-    _delete_prefix(jobs_portal, usecase_id, "datasets/synth/")
+    _delete_prefix(jobs_portal, usecase_id, "datasets/discs/")
     train = wait_done(jobs_portal, headers, usecase_id, train_id)
     assert train["status"] == "succeeded", (train["error"], train["error_hint"])
     compile_job = next_step(jobs_portal, headers, usecase_id, train_id)
@@ -49,7 +49,7 @@ def test_train_and_publish_with_retry_from_a_failed_step(jobs_portal, tmp_path: 
     ).json()
     assert detail["chain"] == []  # nothing after the failed step
     # Put the data back and retry from the failed step: the chain resumes to the end.
-    upload_dataset(jobs_portal, usecase_id, tmp_path / "again")
+    upload_discs(jobs_portal, usecase_id, tmp_path / "again")
     response = jobs_portal.client.post(
         f"/api/v1/usecases/{usecase_id}/jobs/{compile_job['id']}/retry", headers=headers
     )

@@ -15,7 +15,15 @@ from pathlib import Path
 import pytest
 
 from tests.portal.jobs.chain import check_published, follow, start_chain
-from tests.portal.jobs.conftest import FAST, TINY, setup_usecase, upload_dataset, wait_done, wait_job
+from tests.portal.jobs.conftest import (
+    FAST,
+    TINY,
+    setup_usecase,
+    upload_dataset,
+    upload_discs,
+    wait_done,
+    wait_job,
+)
 from tests.procs import stop_process
 
 pytestmark = pytest.mark.slow
@@ -73,7 +81,7 @@ def test_celery_on_redis_runs_the_chain(make_portal, start_worker, tmp_path: Pat
     # Specialised workers: one takes training, the other everything else.
     start_worker(settings, "train")
     start_worker(settings, "default")
-    dataset = upload_dataset(harness, usecase_id, tmp_path)
+    dataset = upload_discs(harness, usecase_id, tmp_path)
     train = wait_done(harness, headers, usecase_id, start_chain(harness, headers, usecase_id, dataset))
     assert train["status"] == "succeeded", (train["error"], train["error_hint"])
     assert train["worker"].startswith("celery:")
