@@ -122,10 +122,8 @@ def reap_once(portal: Portal) -> int:
     return len(requeued)
 
 
-def start_background(portal: Portal, *, serve: bool = True, queues: list[str] | None = None) -> Background:
-    """For `dda portal serve` (``serve``): the embedded pool when that is the executor, and the
-    reaper. For `dda portal worker` with the embedded executor: a pool on ``queues``."""
+def start_background(portal: Portal) -> Background:
+    """For `dda portal serve`: the embedded pool (when that is the executor) and the reaper."""
     cfg = portal.settings.portal
-    embedded = cfg.executor == "embedded"
-    workers = cfg.job_workers if embedded else 0
-    return Background(portal, queues or list(cfg.job_queues), workers).start()
+    workers = cfg.job_workers if cfg.executor == "embedded" else 0
+    return Background(portal, list(cfg.job_queues), workers).start()
