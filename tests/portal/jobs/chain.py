@@ -13,7 +13,7 @@ from tests.portal.conftest import PortalHarness
 from tests.portal.jobs.conftest import wait_done
 
 # The options tests/ml export INT8 with: a confident model, whose scores INT8 reproduces.
-CHAIN = {"input_size": [64, 64], "batch_size": 8, "epochs": 3, "patience": 5, "num_threads": 2}
+CHAIN = {"input_size": [64, 64], "batch_size": 8, "epochs": 3, "patience": 5, "num_threads": 1}
 
 
 def start_chain(

@@ -66,7 +66,9 @@ def test_a_job_past_its_timeout_fails(jobs_portal, tmp_path: Path) -> None:  # t
     dataset = upload_dataset(jobs_portal, usecase_id, tmp_path)
     options = {**TINY, "epochs": 200, "patience": 200}
     body = {"type": "training", "parameters": {"dataset": dataset, "options": options}, "timeout_s": 2}
-    job_id = jobs_portal.client.post(f"/api/v1/usecases/{usecase_id}/jobs", json=body, headers=headers).json()["id"]
+    job_id = jobs_portal.client.post(
+        f"/api/v1/usecases/{usecase_id}/jobs", json=body, headers=headers
+    ).json()["id"]
     job = wait_done(jobs_portal, headers, usecase_id, job_id)
     assert job["status"] == "failed"
     assert job["error"].startswith("timed out") and "timeout_s" in job["error_hint"]

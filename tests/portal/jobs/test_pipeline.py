@@ -24,6 +24,7 @@ def _delete_prefix(harness, usecase_id: str, prefix: str) -> None:  # type: igno
         store.delete(key)
 
 
+@pytest.mark.timeout(1800)  # minutes on an idle box; far more on a shared, loaded one
 def test_train_and_publish_with_retry_from_a_failed_step(jobs_portal, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     headers, usecase_id = setup_usecase(jobs_portal)
     dataset = upload_discs(jobs_portal, usecase_id, tmp_path)

@@ -15,6 +15,14 @@ from dda.portal.jobs.models import JobStatus, JobType
 from tests.portal.conftest import PortalHarness
 
 
+@pytest.fixture(params=["sqlite", "postgresql"])
+def quiet_portal(request: pytest.FixtureRequest, make_portal) -> PortalHarness:  # type: ignore[no-untyped-def]
+    """A portal on each database with no job pool (the tests play the worker)."""
+    url = request.getfixturevalue("postgres_database_url") if request.param == "postgresql" else None
+    harness: PortalHarness = make_portal(url, job_workers=0)
+    return harness
+
+
 def _usecase(h: PortalHarness) -> str:
     h.make_user("admin", admin=True)
     return h.create_usecase(h.login("admin"), "line-1")
@@ -28,8 +36,8 @@ def _queue(h: PortalHarness, usecase_id: str, **extra: object) -> str:
         return row.id
 
 
-def test_claim_respects_the_per_usecase_limit_and_leases(make_portal) -> None:  # type: ignore[no-untyped-def]
-    h = make_portal(None, job_workers=0)
+def test_claim_respects_the_per_usecase_limit_and_leases(quiet_portal: PortalHarness) -> None:
+    h = quiet_portal
     usecase_id = _usecase(h)
     first, second = _queue(h, usecase_id), _queue(h, usecase_id)
     with h.portal.session() as session:
@@ -45,8 +53,8 @@ def test_claim_respects_the_per_usecase_limit_and_leases(make_portal) -> None:  
         assert service.claim(session, second, "w2", 30, per_usecase=1)
 
 
-def test_reaper_requeues_then_fails_a_lost_job(make_portal) -> None:  # type: ignore[no-untyped-def]
-    h = make_portal(None, job_workers=0)
+def test_reaper_requeues_then_fails_a_lost_job(quiet_portal: PortalHarness) -> None:
+    h = quiet_portal
     usecase_id = _usecase(h)
     job_id = _queue(h, usecase_id, max_attempts=2)
     for expected in (JobStatus.QUEUED, JobStatus.FAILED):
@@ -62,8 +70,8 @@ def test_reaper_requeues_then_fails_a_lost_job(make_portal) -> None:  # type: ig
     assert row.attempt == 2 and "stopped answering" in (row.error or "")
 
 
-def test_cancel_and_retry(make_portal) -> None:  # type: ignore[no-untyped-def]
-    h = make_portal(None, job_workers=0)
+def test_cancel_and_retry(quiet_portal: PortalHarness) -> None:
+    h = quiet_portal
     usecase_id = _usecase(h)
     job_id = _queue(h, usecase_id)
     with h.portal.session() as session:

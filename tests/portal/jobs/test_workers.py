@@ -72,6 +72,7 @@ def _celery(broker: str) -> dict[str, object]:
     return {**FAST, "executor": "celery", "broker_url": broker, "queue_prefix": f"t{uuid.uuid4().hex[:8]}-"}
 
 
+@pytest.mark.timeout(1800)  # minutes on an idle box; far more on a shared, loaded one
 def test_celery_on_redis_runs_the_chain(make_portal, start_worker, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     if not _reachable(6379):
         pytest.skip("no Redis on 127.0.0.1:6379")

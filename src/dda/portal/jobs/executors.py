@@ -38,7 +38,10 @@ def dispatch(settings: Settings, jobs: Sequence[tuple[str, str]]) -> None:
         from dda.portal.jobs.celery_app import send
 
         for job_id, queue in jobs:
-            send(settings, job_id, queue)
+            try:
+                send(settings, job_id, queue)
+            except Exception as exc:  # the row stays queued and visible; nothing is lost
+                log.warning("could not hand a job to the broker", job_id=job_id, error=type(exc).__name__)
         return
     WAKE.set()
 
