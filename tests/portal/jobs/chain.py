@@ -55,11 +55,14 @@ def follow(
     return job
 
 
-def check_published(harness: PortalHarness, headers: dict[str, str], usecase_id: str, work: Path) -> None:
-    """Two model components (FP32, INT8) whose packages verify with the use case's public key."""
+def check_published(
+    harness: PortalHarness, headers: dict[str, str], usecase_id: str, work: Path, precisions: list[str]
+) -> None:
+    """A model component per packaged precision, whose package verifies with the use case's key."""
     components = harness.client.get(f"/api/v1/usecases/{usecase_id}/components", headers=headers).json()
     names = sorted(c["name"] for c in components)
-    assert names == ["model-cookie-x86_64-cpu", "model-cookie-x86_64-cpu-int8"]
+    expected = {"fp32": "model-cookie-x86_64-cpu", "int8": "model-cookie-x86_64-cpu-int8"}
+    assert names == sorted(expected[p] for p in precisions)
     pem = harness.client.get(f"/api/v1/usecases/{usecase_id}/signing-keys/active.pem", headers=headers).text
     for component in components:
         assert component["version"] == "1.0.0"

@@ -14,7 +14,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.portal.jobs.chain import check_published, follow, start_chain
+from tests.portal.jobs.chain import check_compiled, check_published, follow, start_chain
 from tests.portal.jobs.conftest import (
     FAST,
     TINY,
@@ -86,8 +86,8 @@ def test_celery_on_redis_runs_the_chain(make_portal, start_worker, tmp_path: Pat
     train = wait_done(harness, headers, usecase_id, start_chain(harness, headers, usecase_id, dataset))
     assert train["status"] == "succeeded", (train["error"], train["error_hint"])
     assert train["worker"].startswith("celery:")
-    follow(harness, headers, usecase_id, train, "compilation", "packaging", "publishing")
-    check_published(harness, headers, usecase_id, tmp_path / "published")
+    compiled, _, _ = follow(harness, headers, usecase_id, train, "compilation", "packaging", "publishing")
+    check_published(harness, headers, usecase_id, tmp_path / "published", check_compiled(compiled))
 
 
 def test_celery_on_rabbitmq_runs_a_job(make_portal, start_worker) -> None:  # type: ignore[no-untyped-def]

@@ -1,5 +1,7 @@
 """Compilation: a trained model exported for stations' targets, FP32 and INT8 (calibrated on the
-dataset), each export checked by the parity gate, whose report is kept with the export.
+dataset), each export checked by the parity gate, whose report is kept with the export (also for an
+export the gate refuses: the job then goes on with the exports that passed, unless
+``require_all``).
 Calls :func:`dda.ml.export.export_trained`.
 
 ``x86_64-cuda`` is the x86_64 ONNX export (the same file): a station with an NVIDIA GPU runs it
@@ -43,6 +45,9 @@ class CompilationParams(Strict):
     precisions: list[Precision] = Field(default_factory=default_precisions, min_length=1, max_length=2)
     calibration: integration.DatasetRef | None = None  # needed for INT8; golden images for the gate
     calib_limit: int = Field(default=32, ge=1, le=1000)
+    # False: an export the parity gate refuses is reported (with its report) and the others go on;
+    # the job fails only when no export passes. True: any refusal fails the job.
+    require_all: bool = False
 
 
 def plan(params: CompilationParams) -> tuple[list[tuple[str, str]], list[str]]:
@@ -75,12 +80,21 @@ def run(ctx: JobContext, params: CompilationParams) -> dict[str, Any]:
         manifest = integration.materialize(ctx, params.calibration, ctx.workdir / "calib")
         calibration = load_image_set(manifest, limit=params.calib_limit)
     model_name = params.model.model_name or "model"
-    exports = []
+    results = []
     for index, (target, precision) in enumerate(pairs):
         ctx.check_stop()
         ctx.progress(5 + 90 * index / len(pairs), f"exporting {target} {precision}")
-        exports.append(_export_one(ctx, trained, target, precision, calibration, model_name))
-    return {"model": params.model.model_dump(exclude_none=True), "exports": exports, "notes": notes}
+        results.append(_export_one(ctx, trained, target, precision, calibration, model_name))
+    passed = [r for r in results if not r.get("refused")]
+    refused = [r for r in results if r.get("refused")]
+    if refused and (params.require_all or not passed):
+        raise JobFailed(refused[0]["error"], refused[0]["hint"])
+    return {
+        "model": params.model.model_dump(exclude_none=True),
+        "exports": passed,
+        "refused": refused,
+        "notes": notes,
+    }
 
 
 def _export_one(
@@ -89,6 +103,8 @@ def _export_one(
     from dda.ml.export import export_trained
 
     out = ctx.workdir / "exports" / f"{target}-{precision}"
+    prefix = f"models/{model_name}/exports/{ctx.job_id}/{target}-{precision}"
+    store = ctx.store()
     try:
         result = export_trained(
             trained,
@@ -99,15 +115,24 @@ def _export_one(
             golden=calibration,
         )
     except DDAError as exc:
+        message = f"{target} {precision}: {_clean(ctx, exc.message)}"
+        ctx.log(f"export refused: {message}", level="error")
         report = _read_report(out)
-        ctx.log(f"{target} {precision} export refused: {_clean(ctx, exc.message)}", level="error")
-        raise JobFailed(f"{target} {precision}: {_clean(ctx, exc.message)}", exc.hint or "") from exc
+        if report:
+            store.put_bytes(f"{prefix}/parity_report.json", json.dumps(report).encode(), "application/json")
+        return {
+            "target": target,
+            "precision": precision,
+            "refused": True,
+            "error": message,
+            "hint": exc.hint or "",
+            "parity": _summary(report),
+            "prefix": prefix,
+        }
     report = result.report.to_dict()
-    prefix = f"models/{model_name}/exports/{ctx.job_id}/{target}-{precision}"
-    store = ctx.store()
     for path in sorted(p for p in result.out_dir.rglob("*") if p.is_file()):
         store.put_file(f"{prefix}/{path.relative_to(result.out_dir).as_posix()}", path)
-    ctx.log(f"{target} {precision}: parity gate {'passed' if report.get('passed') else 'FAILED'}")
+    ctx.log(f"{target} {precision}: parity gate passed")
     return {"target": target, "precision": precision, "prefix": prefix, "parity": _summary(report)}
 
 
