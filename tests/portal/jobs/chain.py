@@ -46,13 +46,26 @@ def next_step(
 
 def follow(
     harness: PortalHarness, headers: dict[str, str], usecase_id: str, job: dict[str, Any], *types: str
-) -> dict[str, Any]:
+) -> list[dict[str, Any]]:
     """Follow the chain through the given step types, each of which must succeed."""
+    steps = []
     for job_type in types:
         job = next_step(harness, headers, usecase_id, job["id"])
         assert job["type"] == job_type
         assert job["status"] == "succeeded", (job_type, job["error"], job["error_hint"])
-    return job
+        steps.append(job)
+    return steps
+
+
+def check_compiled(compile_job: dict[str, Any]) -> list[str]:
+    """FP32 and INT8 were both built and gated; returns the precisions that passed the gate (an
+    INT8 export the gate refuses is reported with its parity report, and the chain goes on)."""
+    exports, refused = compile_job["result"]["exports"], compile_job["result"]["refused"]
+    assert sorted(e["precision"] for e in exports + refused) == ["fp32", "int8"]
+    assert all(e["parity"]["passed"] for e in exports)
+    assert all(r["parity"]["passed"] is False and r["parity"]["failures"] for r in refused)
+    assert "fp32" in [e["precision"] for e in exports]
+    return sorted(e["precision"] for e in exports)
 
 
 def check_published(

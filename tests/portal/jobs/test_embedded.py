@@ -40,6 +40,19 @@ def test_training_job_runs_and_reports(jobs_portal, tmp_path: Path) -> None:  # 
     assert "event: end" in text
     listed = jobs_portal.client.get(f"/api/v1/usecases/{usecase_id}/jobs", headers=headers).json()
     assert [j["id"] for j in listed["items"]] == [job_id]
+    # Evaluation of the new model on the dataset: metrics with the confusion matrix, curves, worst images.
+    body = {
+        "type": "evaluation",
+        "parameters": {"model": job["result"]["model"], "dataset": dataset, "worst": 3},
+    }
+    response = jobs_portal.client.post(f"/api/v1/usecases/{usecase_id}/jobs", json=body, headers=headers)
+    assert response.status_code == 201, response.text
+    evaluation = wait_done(jobs_portal, headers, usecase_id, response.json()["id"])
+    assert evaluation["status"] == "succeeded", (evaluation["error"], evaluation["error_hint"])
+    result = evaluation["result"]
+    assert sum(map(sum, result["metrics"]["image"]["confusion_matrix"])) == 16
+    assert len(result["roc"]["fpr"]) == len(result["roc"]["tpr"]) > 2
+    assert len(result["worst_images"]) == 3
 
 
 def test_cancel_a_running_training(jobs_portal, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
