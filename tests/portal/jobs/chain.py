@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import io
-import tarfile
 from pathlib import Path
 from typing import Any
 
@@ -85,9 +83,8 @@ def check_published(
             f"/api/v1/usecases/{usecase_id}/components/{component['id']}/package", headers=headers
         )
         assert response.status_code == 200
-        folder = work / component["name"]
-        with tarfile.open(fileobj=io.BytesIO(response.content)) as archive:
-            archive.extractall(folder, filter="data")
-        (root,) = [p for p in folder.iterdir() if p.is_dir()] or [folder]
-        manifest = verify_package(root, [load_public_key(pem.encode())])
+        archive = work / f"{component['name']}.tar.gz"
+        archive.parent.mkdir(parents=True, exist_ok=True)
+        archive.write_bytes(response.content)
+        manifest = verify_package(archive, [load_public_key(pem.encode())])
         assert manifest.precision in ("fp32", "int8")
