@@ -70,7 +70,10 @@ def _supervise(
             return reason
         with portal.session() as session:
             beat = service.heartbeat(session, job_id, owner, cfg.job_lease_s)
-        if not beat.alive:  # reaped or finished elsewhere: this work no longer counts
+        if not beat.alive:
+            # The child finished the row (and is handing on the chain's next step), or the job
+            # was reaped; either way let the child end by itself before stopping it.
+            child.join(max(10.0, cfg.job_cancel_grace_s))
             _end(child)
             return "lost"
         if not reason:
