@@ -7,6 +7,7 @@ from types import TracebackType
 
 from dda.client.auth import AuthApi
 from dda.client.base import Http, Session
+from dda.client.jobs import JobsApi
 from dda.client.models import ModelsApi
 from dda.client.tokens import TokensApi
 from dda.client.usecases import UseCasesApi
@@ -31,6 +32,7 @@ class PortalClient:
         self.users = UsersApi(self.http)
         self.team = TeamApi(self.http)
         self.tokens = TokensApi(self.http)
+        self.jobs = JobsApi(self.http)
         self.models = ModelsApi(self.http)
 
     @property

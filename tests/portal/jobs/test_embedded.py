@@ -23,7 +23,10 @@ def test_training_job_runs_and_reports(jobs_portal, tmp_path: Path) -> None:  # 
     job = wait_done(jobs_portal, headers, usecase_id, job_id)
     assert job["status"] == "succeeded", (job["error"], job["error_hint"])
     assert job["progress"] == 100.0
-    assert job["result"]["model"]["artifact_key"].startswith("models/cookie/")
+    assert job["result"]["model"]["model_name"] == "cookie"
+    assert job["result"]["model"].get("version_id") or job["result"]["model"]["artifact_key"].startswith(
+        "models/"
+    )
     assert job["result"]["epochs_run"] == 2
     metrics = jobs_portal.client.get(
         f"/api/v1/usecases/{usecase_id}/jobs/{job_id}/logs", params={"kind": "metric"}, headers=headers

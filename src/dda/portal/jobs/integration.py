@@ -98,7 +98,7 @@ def register_model(
     if registry is not None:
         with ctx.portal.session() as session:
             version = registry.register_version(
-                session, ctx.portal, ctx.usecase_id, model_name, artifact, source="training", lineage=lineage
+                session, ctx.portal, ctx.usecase_id, model_name, artifact, source="trained", lineage=lineage
             )
             return {"version_id": version.id, "model_name": model_name}
     key = f"models/{model_name}/{ctx.job_id}/model.tar.gz"
@@ -133,8 +133,13 @@ def add_package(
     report: dict[str, Any],
 ) -> str | None:
     """Tell the registry about a built package (None: no registry, or a bare artifact)."""
+    from dda.packaging.manifest import TARGETS
+
     registry = _service("registry")
     if registry is None or ref.version_id is None:
+        return None
+    if target not in TARGETS:  # x86_64-cuda: the x86_64 file, recorded as its component only
+        ctx.log(f"the registry records no {target} packages; the component holds it")
         return None
     with ctx.portal.session() as session:
         package = registry.add_package(
