@@ -12,6 +12,8 @@ from dda.portal.db.data import (
     UploadSession,
 )
 from dda.portal.db.identity import ApiToken, RefreshToken, RoleAssignment, User
+from dda.portal.db.jobs import Component, Job, JobEvent, SigningKey
+from dda.portal.db.labeling import LabelingJob, LabelingTask
 from dda.portal.db.registry import ModelPackage, ModelStageChange, ModelVersion, RegisteredModel
 from dda.portal.db.tenancy import DataLocation, UseCase, UseCaseDataLocation
 
@@ -20,6 +22,7 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Component",
     "DataEntry",
     "DataFolder",
     "DataLocation",
@@ -27,12 +30,17 @@ __all__ = [
     "DatasetItem",
     "DatasetRow",
     "DatasetVersion",
+    "Job",
+    "JobEvent",
+    "LabelingJob",
+    "LabelingTask",
     "ModelPackage",
     "ModelStageChange",
     "ModelVersion",
     "RefreshToken",
     "RegisteredModel",
     "RoleAssignment",
+    "SigningKey",
     "UploadSession",
     "UseCase",
     "UseCaseDataLocation",
