@@ -46,6 +46,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_station.py
 	$(BIN)/python bench/bench_portal_auth.py
 	$(BIN)/python bench/bench_portal_audit.py
+	$(BIN)/python bench/bench_portal_data.py
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

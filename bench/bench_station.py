@@ -4,10 +4,11 @@
 
 Per capture, the station path is: source (an upload source receives the JPEG bytes) -> safe decode
 -> camera settings -> model (ONNX Runtime, through the station's registry lease) -> durable store
-(input, overlay, manifest line fsynced, SQLite WAL commit) -> output (a digital-output pulse on a
+(input, mask, manifest line fsynced, SQLite WAL commit) -> output (a digital-output pulse on a
 simulated line, delivered on its own worker). The bare path is: safe decode -> ONNX Runtime run of
 the same model file. Prints p50/p99 of both, their ratio, sustained captures/s and peak RSS, with
-the issue's targets (p50 <= 1.5x bare, >= 50 captures/s, RSS <= 500 MB).
+the issue's targets (p50 <= 1.3x bare, p99 <= 2x bare p99, >= 50 captures/s,
+RSS <= 500 MB). The overlay is not part of a capture any more (drawn when first viewed).
 
 Without --package it uses the package `dda demo` made last (<data_dir>/demo/package.tar.gz).
 """
@@ -26,7 +27,8 @@ from pathlib import Path
 
 import numpy as np
 
-TARGET_RATIO = 1.5
+TARGET_RATIO = 1.3
+TARGET_P99_RATIO = 2.0  # station p99 / bare p99
 TARGET_RATE = 50.0
 TARGET_RSS_MB = 500.0
 
@@ -198,6 +200,9 @@ def main() -> None:
     print(
         f"ratio station/bare p50: {ratio:.2f}x (target <= {TARGET_RATIO}x) {_verdict(ratio <= TARGET_RATIO)}"
     )
+    p99_ratio = s99 / b99
+    ok99 = _verdict(p99_ratio <= TARGET_P99_RATIO)
+    print(f"ratio station/bare p99: {p99_ratio:.2f}x (target <= {TARGET_P99_RATIO}x) {ok99}")
     print(f"sustained: {rate:.1f} captures/s (target >= {TARGET_RATE:.0f}) {_verdict(rate >= TARGET_RATE)}")
     print(f"  bare decode + run back to back: {1000 / statistics.fmean(bare_ms):.1f} /s on the same machine")
     print(f"peak RSS: {rss_mb:.0f} MB (target <= {TARGET_RSS_MB:.0f}) {_verdict(rss_mb <= TARGET_RSS_MB)}")

@@ -51,7 +51,9 @@ def brightness_classifier() -> bytes:
     return model.SerializeToString()
 
 
-def write_installed_package(model_repo: Path, name: str = "bright", version: str = "1") -> Path:
+def write_installed_package(
+    model_repo: Path, name: str = "bright", version: str = "1", dataset_id: str | None = None
+) -> Path:
     """An installed package directory (``<repo>/<name>/<version>``) as the installer leaves it."""
     package_dir = model_repo / name / version
     model_file = f"base_{name}/1/model.onnx"
@@ -75,6 +77,7 @@ def write_installed_package(model_repo: Path, name: str = "bright", version: str
             model_file=model_file,
         ),
         files={model_file: hashlib.sha256(data).hexdigest()},
+        dataset_id=dataset_id,
     )
     (package_dir / MANIFEST_FILE).write_bytes(manifest.to_json_bytes())
     return package_dir

@@ -112,9 +112,7 @@ def test_sigkill_during_a_burst_loses_no_acknowledged_result(tmp_path: Path) -> 
         assert database.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
         stored = {
             row[0]: row[1:]
-            for row in database.execute(
-                "SELECT id, input_path, output_path, manifest_path FROM inference_results"
-            )
+            for row in database.execute("SELECT id, input_path, manifest_path FROM inference_results")
         }
     finally:
         database.close()
@@ -134,6 +132,10 @@ def test_sigkill_during_a_burst_loses_no_acknowledged_result(tmp_path: Path) -> 
         assert total == len(stored)
         folders = [f for day in paths.results.iterdir() for f in day.iterdir()]
         assert len(folders) == len(stored)  # one folder per stored capture, no leftovers
+        overlay = httpx.get(  # derived data, drawn on first view from the durable input and mask
+            f"{base}/api/v1/results/{acked[-1]['id']}/image", params={"kind": "overlay"}, headers=auth
+        )
+        assert overlay.status_code == 200 and overlay.content[:2] == b"\xff\xd8"
     finally:
         process.terminate()
         process.wait(30)

@@ -14,7 +14,16 @@ from fastapi.testclient import TestClient
 
 from dda.core.settings import Settings
 from dda.station.app import create_app
-from dda.station.demo import DEMO_RECIPE, MODEL_NAME, MODEL_VERSION, DemoPaths, _dda, prepare
+from dda.station.demo import (
+    DEMO_RECIPE,
+    DEMO_STORAGE,
+    MODEL_NAME,
+    MODEL_VERSION,
+    DemoPaths,
+    _dda,
+    demo_settings,
+    prepare,
+)
 from tests.station.modelkit import build_signed_archive, signing_keypair
 
 
@@ -31,11 +40,19 @@ def test_demo_reuses_the_last_model_and_runs_a_continuous_workflow(
     assert user == "admin" and password
     assert prepare(station_settings) == (user, password)  # a second run: same login, nothing duplicated
 
-    with TestClient(create_app(station_settings, web_dist=None, configure_logs=False)) as client:
+    # The demo station lives in its own folder: the real station is untouched (a clean start later).
+    assert demo_settings(station_settings).station_dir == demo.root / "station"
+    assert not (station_settings.station_dir / "station.db").exists()
+    assert not (station_settings.station_dir / "models").exists()
+
+    with TestClient(
+        create_app(demo_settings(station_settings), web_dist=None, configure_logs=False)
+    ) as client:
         token = client.post("/api/v1/auth/login", json={"username": user, "password": password}).json()
         auth = {"Authorization": f"Bearer {token['access_token']}"}
         workflows = client.get("/api/v1/workflows", headers=auth).json()
         assert [(w["name"], w["state"]) for w in workflows] == [("demo-cookies", "running")]
+        assert workflows[0]["storage"] == DEMO_STORAGE  # anomalies + a sample of normal parts, retention
         deadline = time.monotonic() + 60
         while client.get("/api/v1/results/summary", headers=auth).json()["total"] < 3:
             assert time.monotonic() < deadline, "the demo workflow produced no results"

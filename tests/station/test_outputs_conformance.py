@@ -24,9 +24,11 @@ from dda.station.plugins.gpio import simulated_chip
 from dda.station.plugins.outputs import OUTPUT_PLUGINS, OutputPlugin, ResultEvent, build_output
 from dda.station.plugins.outputs.digital_output import DigitalOutputConfig
 from dda.station.plugins.outputs.mqtt import MqttOutputConfig
+from dda.station.plugins.outputs.plc import ModbusOutputConfig, OpcUaOutputConfig
 from dda.station.plugins.outputs.webhook import SIGNATURE_HEADER, TIMESTAMP_HEADER, WebhookOutputConfig
 from tests.station.http_util import Recorder, recording_server
 from tests.station.mqtt_util import BROKER, require_broker, unique_topic
+from tests.station.plc_util import DONE, VERDICT, modbus_plc, opcua_plc
 
 ANOMALY = ResultEvent({"result_id": 7, "prediction": "anomaly", "confidence": 0.93, "workflow": "line-1"})
 NORMAL = ResultEvent({"result_id": 8, "prediction": "normal", "confidence": 0.99, "workflow": "line-1"})
@@ -85,10 +87,29 @@ def _mqtt() -> Iterator[Case]:
         client.disconnect()
 
 
+@contextmanager
+def _modbus() -> Iterator[Case]:
+    """The verdict register reads 2 (defect) once the anomaly was written, and done is dropped again
+    (the PLC's trigger is low, so the handshake completes at once)."""
+    with modbus_plc() as plc:
+        plugin = build_output(ModbusOutputConfig(host="127.0.0.1", port=plc.port, rule="anomaly"))
+        yield plugin, lambda: [7] if plc.read(VERDICT) == [2] and plc.read(DONE) == [0] else []
+
+
+@contextmanager
+def _opcua() -> Iterator[Case]:
+    with opcua_plc() as plc:
+        nodes = {tag: plc.node_id(name) for tag, name in (("verdict", "Verdict"), ("done", "Done"))}
+        plugin = build_output(OpcUaOutputConfig(url=plc.url, rule="anomaly", **nodes))
+        yield plugin, lambda: [7] if plc.read("Verdict") == 2 and plc.read("Done") is False else []
+
+
 CASES: dict[str, Callable[[], contextmanager]] = {  # type: ignore[type-arg]
     "digital_output": _digital,
     "webhook": _webhook,
     "mqtt": _mqtt,
+    "modbus": _modbus,
+    "opcua": _opcua,
 }
 
 

@@ -49,8 +49,10 @@ def test_plugins_catalog_has_every_family_with_schemas(client: TestClient, auth:
         "timer",
         "continuous",
         "mqtt",
+        "modbus",
+        "opcua",
     }
-    assert {p["type"] for p in catalog["outputs"]} == {"digital_output", "webhook", "mqtt"}
+    assert {p["type"] for p in catalog["outputs"]} == {"digital_output", "webhook", "mqtt", "modbus", "opcua"}
     webhook = next(p for p in catalog["outputs"] if p["type"] == "webhook")
     assert webhook["title"] and "url" in webhook["schema"]["properties"]
 
@@ -70,8 +72,9 @@ def test_run_with_upload_stores_durable_result(
     assert {"acquire", "preprocess", "inference", "store", "total"} <= set(result["latency_ms"])
 
     station = client.app.state.station  # type: ignore[attr-defined]
-    for key in ("input_path", "output_path", "manifest_path"):
+    for key in ("input_path", "manifest_path"):
         assert station.store.path(result[key]).is_file(), key
+    assert not station.store.path(result["output_path"]).exists()  # the overlay is drawn when viewed
     assert station.store.path(result["input_path"]).read_bytes() == WHITE  # the upload, stored as sent
     line = json.loads(station.store.path(result["manifest_path"]).read_text())
     assert line["source-ref"] == "input.png" and line["dda-classification"] == 1

@@ -49,11 +49,11 @@ class GatedPredictor:
     def manifest(self) -> Any:
         return self.inner.manifest
 
-    def predict(self, image: np.ndarray) -> Any:
+    def predict(self, image: np.ndarray, draw_overlay: bool = True) -> Any:
         self.entered.set()
         assert self.gate.wait(30)
         assert not self.closed, "closed while an inference was running"
-        return self.inner.predict(image)
+        return self.inner.predict(image, draw_overlay=draw_overlay)
 
     def forward(self, image: np.ndarray) -> Any:
         return self.inner.forward(image)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import threading
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import paho.mqtt.publish as mqtt_publish
 import pytest
@@ -19,6 +19,7 @@ from dda.station.plugins.gpio import simulated_chip
 from dda.station.plugins.triggers import TRIGGER_PLUGINS, TriggerEvent, TriggerPlugin, build_trigger
 from dda.station.plugins.triggers.digital_input import DigitalInputTriggerConfig
 from dda.station.plugins.triggers.mqtt import MqttTriggerConfig
+from dda.station.plugins.triggers.plc import ModbusTriggerConfig, OpcUaTriggerConfig
 from dda.station.plugins.triggers.simple import (
     ContinuousTriggerConfig,
     ManualTrigger,
@@ -26,6 +27,7 @@ from dda.station.plugins.triggers.simple import (
     TimerTriggerConfig,
 )
 from tests.station.mqtt_util import BROKER, require_broker, unique_topic
+from tests.station.plc_util import TRIGGER, ModbusPlc, OpcUaPlc
 
 Case = tuple[TriggerPlugin, Callable[[], None], bool]  # plugin, fire, quiet until fired
 
@@ -49,12 +51,41 @@ def _mqtt() -> Case:
     return trigger, lambda: mqtt_publish.single(topic, b"go", qos=1, hostname=BROKER[0], port=BROKER[1]), True
 
 
+_PLCS: list[ModbusPlc | OpcUaPlc] = []
+
+
+@pytest.fixture(autouse=True, scope="module")
+def _stop_plcs() -> Iterator[None]:
+    yield
+    for plc in _PLCS:
+        plc.stop()
+
+
+def _modbus() -> Case:
+    plc = ModbusPlc()
+    plc.start()
+    _PLCS.append(plc)
+    plc.write(TRIGGER, [0])
+    trigger = build_trigger(ModbusTriggerConfig(host="127.0.0.1", port=plc.port, poll_ms=5))
+    return trigger, lambda: plc.request("P-1", 1), True
+
+
+def _opcua() -> Case:
+    plc = OpcUaPlc()
+    plc.start()
+    _PLCS.append(plc)
+    trigger = build_trigger(OpcUaTriggerConfig(url=plc.url, trigger=plc.node_id("Trigger"), poll_ms=5))
+    return trigger, lambda: plc.request("P-1", 1), True
+
+
 CASES: dict[str, Callable[[], Case]] = {
     "manual": _manual,
     "digital_input": _digital,
     "timer": lambda: (build_trigger(TimerTriggerConfig(interval_s=0.05)), lambda: None, False),
     "continuous": lambda: (build_trigger(ContinuousTriggerConfig()), lambda: None, False),
     "mqtt": _mqtt,
+    "modbus": _modbus,
+    "opcua": _opcua,
 }
 
 

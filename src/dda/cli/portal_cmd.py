@@ -81,7 +81,10 @@ def create_admin(
 
 
 def register(app: typer.Typer) -> None:
-    from dda.cli import portal_remote
+    from dda.cli import portal_data_cmd, portal_jobs_cmd, portal_models_cmd, portal_remote
 
     portal_remote.register(portal_app)
+    portal_app.add_typer(portal_models_cmd.models_app, name="models")
+    portal_data_cmd.register(portal_app)
+    portal_jobs_cmd.register(portal_app)
     app.add_typer(portal_app, name="portal")

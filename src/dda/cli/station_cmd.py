@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 
 from dda.cli._common import handle_errors
-from dda.core.settings import get_settings
+from dda.core.settings import Settings, get_settings
 
 station_app = typer.Typer(help="Run the edge station (LocalServer)", no_args_is_help=True)
 
@@ -22,16 +23,32 @@ def serve(
     port: Annotated[int | None, typer.Option(help="Port (default: settings station.port, 5000)")] = None,
 ) -> None:
     """Start the station: REST API, web UI, KServe v2 and /metrics on one port."""
-    import uvicorn
-
-    from dda.station.app import create_app
-
     settings = get_settings()
     bind_host = host or settings.station.host
     bind_port = port or settings.station.port
-    app = create_app(settings)
     typer.echo(f"DDA station on http://{bind_host}:{bind_port}  (data: {settings.station_dir})", err=True)
-    uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, access_log=False)
+    _serve(settings, bind_host, bind_port)
+
+
+def _serve(settings: Settings, host: str, port: int, announce: Callable[[], None] | None = None) -> None:
+    """Run the station app; ``announce`` is called once the port accepts connections (so what it
+    prints comes after the start-up logs)."""
+    from dda.station.app import create_app
+
+    announcing_server(create_app(settings), host, port, announce).run()
+
+
+def announcing_server(app: Any, host: str, port: int, announce: Callable[[], None] | None = None) -> Any:
+    """A uvicorn server that calls ``announce`` right after it started listening."""
+    import uvicorn
+
+    class _Server(uvicorn.Server):
+        async def startup(self, sockets: Any = None) -> None:
+            await super().startup(sockets)
+            if announce is not None and self.started:
+                announce()
+
+    return _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
 
 
 @station_app.command("create-admin")
@@ -110,16 +127,27 @@ def demo(
 ) -> None:
     """The demo (`make run`): train a small model on synthetic cookies (or reuse the last one), install
     it, and run the station with a synthetic camera workflow running continuously."""
-    from dda.station.demo import prepare
+    import logging
+
+    from dda.station.demo import SYNTHETIC_ONLY, demo_settings, prepare
 
     settings = get_settings()
     user, password = prepare(settings, images=images, epochs=epochs, fps=fps)
     bind_host, bind_port = host or settings.station.host, port or settings.station.port
-    typer.secho(f"\nDDA station: http://{bind_host}:{bind_port}", bold=True)
-    typer.echo(f"login: {user}" + (f" / {password}" if password else ""))
-    typer.echo("workflow 'demo-cookies' runs continuously on the synthetic camera; see the Live page.\n")
-    if serve_station:
-        serve(host=bind_host, port=bind_port)
+
+    def announce() -> None:
+        typer.echo("\nworkflow 'demo-cookies' runs continuously on the synthetic camera; see the Live page.")
+        typer.echo(f"note: {SYNTHETIC_ONLY}")
+        typer.echo(f"demo data: {demo_settings(settings).station_dir} (`dda station serve` uses its own)")
+        typer.secho(f"\nDDA station: http://{bind_host}:{bind_port}", bold=True)
+        typer.secho("login: " + user + (f" / {password}" if password else ""), bold=True)
+
+    if not serve_station:
+        announce()
+        return
+    for name in ("uvicorn", "uvicorn.error"):  # the banner is the last thing on the terminal
+        logging.getLogger(name).setLevel(logging.WARNING)
+    _serve(demo_settings(settings), bind_host, bind_port, announce)
 
 
 def register(app: typer.Typer) -> None:

@@ -7,6 +7,9 @@ from types import TracebackType
 
 from dda.client.auth import AuthApi
 from dda.client.base import Http, Session
+from dda.client.data import DataApi, DatasetsApi
+from dda.client.jobs import JobsApi
+from dda.client.models import ModelsApi
 from dda.client.tokens import TokensApi
 from dda.client.usecases import UseCasesApi
 from dda.client.users import TeamApi, UsersApi
@@ -30,6 +33,10 @@ class PortalClient:
         self.users = UsersApi(self.http)
         self.team = TeamApi(self.http)
         self.tokens = TokensApi(self.http)
+        self.jobs = JobsApi(self.http)
+        self.models = ModelsApi(self.http)
+        self.data = DataApi(self.http)
+        self.datasets = DatasetsApi(self.http)
 
     @property
     def url(self) -> str:

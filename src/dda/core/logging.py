@@ -61,6 +61,8 @@ def configure_logging(level: str = "INFO", json: bool | None = None) -> None:
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())
+    # Library chatter that says nothing to a user (Alembic's plugin set-up and migration steps).
+    logging.getLogger("alembic").setLevel(max(logging.WARNING, root.level))
 
 
 def _identity(_: Any, __: str, event_dict: dict[str, Any]) -> dict[str, Any]:

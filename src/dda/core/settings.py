@@ -111,7 +111,30 @@ class PortalSettings(BaseModel):
     # Client addresses of reverse proxies whose X-Forwarded-For is believed (exact IPs or CIDRs).
     trusted_proxies: list[str] = Field(default_factory=list)
     max_upload_mb: int = Field(default=200, ge=1)
+    # model.tar.gz / ONNX uploads to the model registry (streamed to disk, refused above this: 413)
+    max_model_upload_mb: int = Field(default=2048, ge=1)
     oidc: OidcSettings | None = None  # DDA_PORTAL__OIDC__ISSUER, DDA_PORTAL__OIDC__CLIENT_ID, ...
+    # Data management: server folders a PortalAdmin allows importing from (name -> folder; never
+    # arbitrary paths), S3 API endpoints an import may reach (None/AWS is always allowed), the
+    # largest image accepted (pixels, checked from the header) and the resumable-upload limits.
+    import_roots: dict[str, Path] = Field(default_factory=dict)
+    import_s3_endpoints: list[str] = Field(default_factory=list)
+    max_image_pixels: int = Field(default=40_000_000, ge=1, le=200_000_000)
+    max_resumable_upload_mb: int = Field(default=5_000, ge=1)
+    upload_chunk_mb: int = Field(default=64, ge=1, le=1024)
+    # Jobs: "embedded" runs a worker pool inside `dda portal serve` (work in child processes);
+    # "celery" hands job ids to Celery (Redis or RabbitMQ broker) for `dda portal worker` processes.
+    executor: Literal["embedded", "celery"] = "embedded"
+    broker_url: str | None = None  # e.g. redis://127.0.0.1:6379/0 or amqp://guest:guest@host:5672//
+    job_queues: list[str] = Field(default_factory=lambda: ["default", "train"])  # what a worker takes
+    queue_prefix: str = Field(default="", max_length=32)  # Celery queue names: <prefix><queue>
+    job_workers: int = Field(default=2, ge=0, le=64)  # embedded pool size / Celery worker threads
+    job_concurrency_per_usecase: int = Field(default=2, ge=1, le=64)
+    job_lease_s: float = Field(default=60.0, ge=1.0, le=3600.0)  # a lost worker's job is reaped after
+    job_heartbeat_s: float = Field(default=5.0, ge=0.1, le=600.0)
+    job_timeout_s: int = Field(default=6 * 3600, ge=1)
+    job_cancel_grace_s: float = Field(default=30.0, ge=0.0)  # then the job process is terminated
+    job_poll_s: float = Field(default=1.0, gt=0.0, le=60.0)
 
 
 class Settings(BaseSettings):

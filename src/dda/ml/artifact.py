@@ -3,6 +3,8 @@
 Layout (all at the archive root)::
 
     weights.pt        state dict of the core module (tensors only; loaded with weights_only=True)
+    model.onnx        instead of weights.pt for an imported model (dda.ml.onnx_import): the external
+                      network already wrapped into the model contract (uint8 image in, contract out)
     config.json       everything needed to rebuild and run the model (see REQUIRED_KEYS)
     label_map.json    {"classes": {"0": "normal", ...}, "mask_classes": {"0": "background", ...}}
     metrics.json      validation metrics
@@ -32,6 +34,7 @@ from torch import nn
 from dda.core.errors import InvalidInput, NotFound
 
 WEIGHTS = "weights.pt"
+ONNX_MODEL = "model.onnx"
 CONFIG = "config.json"
 LABEL_MAP = "label_map.json"
 METRICS = "metrics.json"
@@ -101,22 +104,33 @@ def save_artifact(
     plots: Mapping[str, bytes] | None = None,
 ) -> Path:
     """Write ``model.tar.gz`` atomically (a reader never sees a half-written file)."""
-    out_path = Path(out_path)
-    validate_config(config)
-    config_data = {**config, "artifact_format": ARTIFACT_FORMAT}
+    members = _members(config, metrics)
     weights = io.BytesIO()
     torch.save({k: v.detach().cpu() for k, v in core_module.state_dict().items()}, weights)
-    members: list[tuple[str, bytes]] = [
+    members.append((WEIGHTS, weights.getvalue()))
+    _add_plots(members, plots)
+    return _write_members(Path(out_path), members)
+
+
+def _members(config: Mapping[str, Any], metrics: Mapping[str, Any]) -> list[tuple[str, bytes]]:
+    validate_config(config)
+    config_data = {**config, "artifact_format": ARTIFACT_FORMAT}
+    return [
         (CONFIG, _json_bytes(config_data)),
         (LABEL_MAP, _json_bytes(label_map(config))),
         (METRICS, _json_bytes(dict(metrics))),
-        (WEIGHTS, weights.getvalue()),
     ]
+
+
+def _add_plots(members: list[tuple[str, bytes]], plots: Mapping[str, bytes] | None) -> None:
     for name, png in sorted((plots or {}).items()):
         stem = Path(name).name.removesuffix(".png")
         if not stem or stem.startswith("."):
             raise InvalidInput(f"bad plot name {name!r}", hint="use a plain file name")
         members.append((f"{PLOTS_DIR}/{stem}.png", png))
+
+
+def _write_members(out_path: Path, members: list[tuple[str, bytes]]) -> Path:
     out_path.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp = tempfile.mkstemp(prefix=f".{out_path.name}.", dir=out_path.parent)
     now = time.time()
@@ -129,6 +143,21 @@ def save_artifact(
         Path(tmp).unlink(missing_ok=True)
         raise
     return out_path
+
+
+def save_onnx_artifact(
+    out_path: Path | str,
+    onnx_bytes: bytes,
+    config: Mapping[str, Any],
+    metrics: Mapping[str, Any],
+    plots: Mapping[str, bytes] | None = None,
+) -> Path:
+    """Write ``model.tar.gz`` for an imported model: ``model.onnx`` (a graph that already meets the
+    model contract, see :func:`dda.ml.onnx_import.import_onnx`) instead of ``weights.pt``."""
+    members = _members(config, metrics)
+    members.append((ONNX_MODEL, onnx_bytes))
+    _add_plots(members, plots)
+    return _write_members(Path(out_path), members)
 
 
 def validate_config(config: Mapping[str, Any]) -> None:
@@ -174,7 +203,7 @@ def _read_member(tar: tarfile.TarFile, member: tarfile.TarInfo, limit: int) -> b
 
 
 def _limit_for(name: str) -> int | None:
-    if name == WEIGHTS:
+    if name in (WEIGHTS, ONNX_MODEL):
         return MAX_WEIGHTS_BYTES
     if name in (CONFIG, LABEL_MAP, METRICS):
         return MAX_JSON_BYTES
@@ -205,7 +234,7 @@ def _read_tar(path: Path) -> dict[str, bytes]:
 def _read_dir(path: Path) -> dict[str, bytes]:
     files: dict[str, bytes] = {}
     root = path.resolve()
-    candidates = [path / n for n in (WEIGHTS, CONFIG, LABEL_MAP, METRICS)]
+    candidates = [path / n for n in (WEIGHTS, ONNX_MODEL, CONFIG, LABEL_MAP, METRICS)]
     if (path / PLOTS_DIR).is_dir():
         candidates += sorted((path / PLOTS_DIR).glob("*.png"))
     for file in candidates:
@@ -275,7 +304,7 @@ def load_artifact(path: Path | str) -> TrainedModel:
 
         return load_checkpoint(path)
     files = _read_dir(path) if path.is_dir() else _read_tar(path)
-    for required in (WEIGHTS, CONFIG):
+    for required in (WEIGHTS if ONNX_MODEL not in files else ONNX_MODEL, CONFIG):
         if required not in files:
             raise InvalidInput(
                 f"{path} has no {required}",
@@ -284,8 +313,45 @@ def load_artifact(path: Path | str) -> TrainedModel:
     config = _parse_json(files, CONFIG, path)
     metrics = _parse_json(files, METRICS, path) if METRICS in files else {}
     plots = {Path(name).stem: data for name, data in files.items() if name.startswith(f"{PLOTS_DIR}/")}
+    if WEIGHTS not in files:
+        return _onnx_model(config, files[ONNX_MODEL], metrics, plots, path)
     state = load_state_dict_bytes(files[WEIGHTS], path)
     return build_trained_model(config, state, metrics, plots, source=path)
+
+
+def _onnx_model(
+    config: dict[str, Any], data: bytes, metrics: dict[str, Any], plots: dict[str, bytes], source: Path
+) -> TrainedModel:
+    """An imported model: its contract graph must load in ONNX Runtime and meet the contract."""
+    from dda.ml.onnx_module import OnnxContractModule
+
+    validate_config(config)
+    module = OnnxContractModule(data, str(config["model_type"]))
+    try:
+        check_contract_outputs(module, config)
+    except InvalidInput:
+        raise
+    except Exception as exc:  # onnxruntime load/run errors
+        first = str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__
+        raise InvalidInput(
+            f"{ONNX_MODEL} in {source} cannot be run by ONNX Runtime ({first})",
+            hint="import the ONNX model again through the registry",
+        ) from None
+    return TrainedModel(config=config, module=module, metrics=metrics, plots=plots, source=source)
+
+
+def check_contract_outputs(module: nn.Module, config: Mapping[str, Any]) -> None:
+    """Run a contract module on one small frame; InvalidInput when outputs break the contract."""
+    import numpy as np
+
+    from dda.ml.deploy import output_names
+    from dda.ml.export.onnx_export import check_output_shapes
+
+    image = torch.from_numpy(np.random.default_rng(0).integers(0, 256, (61, 83, 3), dtype=np.uint8))
+    with torch.inference_mode():
+        outputs = module(image)
+    names = output_names(str(config["model_type"]))
+    check_output_shapes({n: t.numpy() for n, t in zip(names, outputs, strict=False)}, config, ONNX_MODEL)
 
 
 def _is_zip(path: Path) -> bool:

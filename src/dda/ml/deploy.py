@@ -85,8 +85,13 @@ class DeployModule(nn.Module):
         return tuple(output[0] for output in outputs)
 
 
-def build_deploy_module(trained: TrainedModel) -> DeployModule:
-    """Wrap a trained model's core module for export and single-image inference (eval mode)."""
+def build_deploy_module(trained: TrainedModel) -> nn.Module:
+    """Wrap a trained model's core module for export and single-image inference (eval mode).
+    An imported ONNX model (:mod:`dda.ml.onnx_import`) already is one and is returned as it is."""
+    from dda.ml.onnx_module import OnnxContractModule
+
+    if isinstance(trained.module, OnnxContractModule):
+        return trained.module.eval()
     config = trained.config
     module = DeployModule(
         trained.module, config["model_type"], config["input_size"], config["mean"], config["std"]

@@ -19,10 +19,16 @@ from dda.portal.api import (
     agent,
     audit,
     auth,
+    components,
+    data,
     data_locations,
+    datasets,
     deployments,
     devices,
     health,
+    jobs,
+    labeling,
+    models,
     team,
     tokens,
     usecases,
@@ -31,9 +37,28 @@ from dda.portal.api import (
 from dda.portal.api.audit_middleware import install_audit
 from dda.portal.api.errors import install_error_handlers
 from dda.portal.context import Portal, build_portal
+from dda.portal.jobs.executors import start_background
 
 log = get_logger(__name__)
-ROUTERS = [auth, health, usecases, users, team, tokens, data_locations, audit, devices, deployments, agent]
+ROUTERS = [
+    auth,
+    health,
+    usecases,
+    users,
+    team,
+    tokens,
+    data_locations,
+    audit,
+    data,
+    datasets,
+    models,
+    jobs,
+    components,
+    labeling,
+    devices,
+    deployments,
+    agent,
+]
 DESCRIPTION = "Use cases, users, roles, audit, data, datasets, model registry, jobs, devices, deployments."
 
 
@@ -51,12 +76,14 @@ def create_app(
             configure_logging(settings.log_level, settings.log_json)
         portal = await run_in_threadpool(build_portal, settings)
         app.state.portal = portal
+        app.state.jobs = start_background(portal)  # the embedded job pool and the job reaper
         if on_ready is not None:
             on_ready(portal)
         log.info("portal ready")
         try:
             yield
         finally:
+            await run_in_threadpool(app.state.jobs.stop)
             await run_in_threadpool(portal.close)
 
     app = FastAPI(

@@ -18,7 +18,7 @@ import dda
 from dda.core.logging import configure_logging, get_logger
 from dda.core.settings import Settings, get_settings
 from dda.station.agent.worker import Agent
-from dda.station.api import auth, health, kserve, models, plugins, results, sources, workflows
+from dda.station.api import auth, decisions, health, kserve, models, plugins, results, sources, workflows
 from dda.station.api.errors import install_error_handlers
 from dda.station.api.web import find_web_dist, mount_web
 from dda.station.context import Station, build_station
@@ -85,7 +85,7 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (auth, plugins, sources, workflows, models, results, health, kserve):
+    for router in (auth, plugins, sources, workflows, decisions, models, results, health, kserve):
         app.include_router(router.router)
     mount_web(app, web_dist if web_dist is not None else find_web_dist())
     return app

@@ -35,10 +35,12 @@ from dda.ml.export.onnx_export import (
     export_onnx,
     output_names_for,
     read_onnx_metadata,
+    verify_onnx,
 )
 from dda.ml.export.openvino_export import convert_openvino
 from dda.ml.export.parity import REPORT_FILE, ParityReport, ParityThresholds, enforce, run_parity
 from dda.ml.export.quantize import DEFAULT_RECIPES, QuantRecipe, quantize_int8
+from dda.ml.onnx_module import OnnxContractModule
 from dda.packaging.exported import EXPORT_FILE, ExportInfo
 from dda.packaging.manifest import TARGETS
 from dda.runtime.backends import BackendOptions, create_backend
@@ -176,7 +178,10 @@ def _build(
     engine_profile: EngineProfile | None,
 ) -> tuple[_Candidate, ParityReport]:
     fp32 = staging / ("fp32.onnx" if int8 or target == "openvino" else "model.onnx")
-    export_onnx(module, config, fp32, opset=DEFAULT_OPSET)
+    if isinstance(module, OnnxContractModule):  # an imported model: its graph already is the contract
+        verify_onnx(module.save(fp32), config)
+    else:
+        export_onnx(module, config, fp32, opset=DEFAULT_OPSET)
     exporter = read_onnx_metadata(fp32).get(EXPORTER_METADATA_KEY, "")
     if int8:
         assert calibration is not None

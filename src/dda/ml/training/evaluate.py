@@ -42,7 +42,12 @@ def collect_outputs(
     loss_fn: Callable[[Any, Tensor, Tensor | None], Tensor] | None = None,
     progress: bool = False,
 ) -> Outputs:
-    """Run the core module in eval mode over ``data`` (no augmentation)."""
+    """Run the core module in eval mode over ``data`` (no augmentation). An imported ONNX model
+    (:class:`dda.ml.onnx_module.OnnxContractModule`) runs on the resized uint8 pixels instead."""
+    from dda.ml.onnx_module import OnnxContractModule
+
+    if isinstance(module, OnnxContractModule):
+        return _collect_contract_outputs(module, data)
     was_training = module.training
     module.eval()
     parts: list[tuple[np.ndarray, ...]] = []
@@ -63,6 +68,13 @@ def collect_outputs(
     class_map = np.concatenate([p[2] for p in parts]) if len(parts[0]) > 2 else None
     loss = sum(losses) / len(data) if losses else None
     return Outputs(probs, anomaly_map, class_map, loss)
+
+
+def _collect_contract_outputs(module: Any, data: DefectImageDataset) -> Outputs:
+    pixels = (data.images * 255.0).round().clamp(0, 255).to(torch.uint8).permute(0, 2, 3, 1)
+    parts = module.run_batch(pixels)
+    class_map = np.stack([p[2] for p in parts]) if len(parts[0]) > 2 else None
+    return Outputs(np.stack([p[0] for p in parts]), np.stack([p[1] for p in parts]), class_map)
 
 
 def _f1_at(scores: np.ndarray, labels: np.ndarray, threshold: float) -> float | None:

@@ -2,6 +2,15 @@
 
 from dda.portal.db.audit import AuditEvent, AuditHead
 from dda.portal.db.base import Base, new_id
+from dda.portal.db.data import (
+    DataEntry,
+    DataFolder,
+    DataObject,
+    DatasetItem,
+    DatasetRow,
+    DatasetVersion,
+    UploadSession,
+)
 from dda.portal.db.fleet import (
     Deployment,
     DeploymentDevice,
@@ -13,6 +22,9 @@ from dda.portal.db.fleet import (
     EnrollmentToken,
 )
 from dda.portal.db.identity import ApiToken, RefreshToken, RoleAssignment, User
+from dda.portal.db.jobs import Component, Job, JobEvent, SigningKey
+from dda.portal.db.labeling import LabelingJob, LabelingTask
+from dda.portal.db.registry import ModelPackage, ModelStageChange, ModelVersion, RegisteredModel
 from dda.portal.db.tenancy import DataLocation, UseCase, UseCaseDataLocation
 
 __all__ = [
@@ -20,7 +32,14 @@ __all__ = [
     "AuditEvent",
     "AuditHead",
     "Base",
+    "Component",
+    "DataEntry",
+    "DataFolder",
     "DataLocation",
+    "DataObject",
+    "DatasetItem",
+    "DatasetRow",
+    "DatasetVersion",
     "Deployment",
     "DeploymentDevice",
     "Device",
@@ -29,8 +48,18 @@ __all__ = [
     "DeviceNonce",
     "DeviceResult",
     "EnrollmentToken",
+    "Job",
+    "JobEvent",
+    "LabelingJob",
+    "LabelingTask",
+    "ModelPackage",
+    "ModelStageChange",
+    "ModelVersion",
     "RefreshToken",
+    "RegisteredModel",
     "RoleAssignment",
+    "SigningKey",
+    "UploadSession",
     "UseCase",
     "UseCaseDataLocation",
     "User",

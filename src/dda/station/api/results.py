@@ -23,6 +23,9 @@ def list_results(
     flagged: bool | None = None,
     since: datetime | None = None,
     until: datetime | None = None,
+    part_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    serial: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    lot: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
     limit: Annotated[int, Query(ge=1, le=1000)] = 50,
     offset: Annotated[int, Query(ge=0)] = 0,
 ) -> ResultPage:
@@ -32,6 +35,9 @@ def list_results(
         flagged=flagged,
         since=since,
         until=until,
+        part_id=part_id,
+        serial=serial,
+        lot=lot,
         limit=limit,
         offset=offset,
     )

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, File, Response, UploadFile, status
+from fastapi import APIRouter, File, Query, Response, UploadFile, status
 
 from dda.core.errors import InvalidInput
 from dda.station.api.deps import CurrentUser, SessionDep, StationDep
@@ -54,9 +54,17 @@ def delete_workflow(workflow_id: int, _: CurrentUser, station: StationDep) -> Re
 
 @router.post("/{workflow_id}/run")
 def run_workflow(
-    workflow_id: int, _: CurrentUser, station: StationDep, file: Annotated[UploadFile | None, File()] = None
+    workflow_id: int,
+    _: CurrentUser,
+    station: StationDep,
+    file: Annotated[UploadFile | None, File()] = None,
+    part_id: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    serial: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    lot: Annotated[str | None, Query(min_length=1, max_length=128)] = None,
+    recipe: Annotated[int | None, Query(ge=0, le=65_535)] = None,
 ) -> ResultOut:
-    """One capture now (or the uploaded image) through the workflow; answers once the result is stored."""
+    """One capture now (or the uploaded image) through the workflow; answers once the result is stored.
+    ``part_id`` / ``serial`` / ``lot`` are stored with the result; ``recipe`` selects its model."""
     upload = None
     if file is not None:
         upload = file.file.read(MAX_UPLOAD_BYTES + 1)
@@ -65,7 +73,10 @@ def run_workflow(
                 f"the image is larger than {MAX_UPLOAD_BYTES // 2**20} MiB", hint="send a smaller file"
             )
     filename = (file.filename or "upload") if file is not None else "upload"
-    row = station.workflows.run(workflow_id, upload, filename)
+    detail = {"part_id": part_id, "serial": serial, "lot": lot, "recipe": recipe}
+    row = station.workflows.run(
+        workflow_id, upload, filename, {k: v for k, v in detail.items() if v is not None}
+    )
     return ResultOut.model_validate(row)
 
 

@@ -88,8 +88,30 @@ class Workflow(Base):
     triggers: Mapped[list[Any]] = mapped_column(default=list)
     outputs: Mapped[list[Any]] = mapped_column(default=list)
     state: Mapped[str] = mapped_column(String(16), default="stopped")  # desired state, restored at start
+    # Decision settings, changed only through audited revisions (WorkflowRevision):
+    threshold: Mapped[float | None] = mapped_column(Float, default=None)  # None: the model's own
+    recipes: Mapped[dict[str, Any]] = mapped_column(default=dict)  # "<number>" -> model/threshold
+    active_recipe: Mapped[int | None] = mapped_column(Integer, default=None)  # when the PLC sends none
+    revision: Mapped[int] = mapped_column(Integer, default=1)
+    storage: Mapped[dict[str, Any]] = mapped_column(default=dict)  # StoragePolicy: sampling, retention
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow, onupdate=utcnow)
+
+
+class WorkflowRevision(Base):
+    """One audited change of a workflow's decision settings (threshold, recipes, active recipe)."""
+
+    __tablename__ = "workflow_revisions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    workflow_id: Mapped[int] = mapped_column(ForeignKey("workflows.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[int] = mapped_column(Integer)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    username: Mapped[str] = mapped_column(String(64), default="")
+    action: Mapped[str] = mapped_column(String(32))  # threshold | recipes | restore | ...
+    reason: Mapped[str] = mapped_column(Text, default="")
+    settings: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the settings from this revision on
+    previous: Mapped[dict[str, Any]] = mapped_column(default=dict)  # the settings it replaced
 
 
 class Capture(Base):
@@ -144,3 +166,12 @@ class InferenceResult(Base):
     note: Mapped[str | None] = mapped_column(Text, default=None)
     downloaded: Mapped[bool] = mapped_column(Boolean, default=False)  # included in an export
     latency_ms: Mapped[dict[str, Any]] = mapped_column(default=dict)  # stage -> milliseconds
+    # Traceability: the part (from the PLC, an MQTT/HTTP message) and what judged it.
+    part_id: Mapped[str | None] = mapped_column(String(128), default=None, index=True)
+    serial: Mapped[str | None] = mapped_column(String(128), default=None)
+    lot: Mapped[str | None] = mapped_column(String(128), default=None)
+    recipe: Mapped[int | None] = mapped_column(Integer, default=None)
+    dataset_version: Mapped[str | None] = mapped_column(String(128), default=None)
+    # Simple image statistics for the drift alarm.
+    brightness: Mapped[float | None] = mapped_column(Float, default=None)
+    sharpness: Mapped[float | None] = mapped_column(Float, default=None)

@@ -17,6 +17,9 @@ class ResultFilter:
     flagged: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
+    part_id: str | None = None
+    serial: str | None = None
+    lot: str | None = None
 
 
 def _filtered(query: Select, f: ResultFilter) -> Select:  # type: ignore[type-arg]
@@ -30,6 +33,12 @@ def _filtered(query: Select, f: ResultFilter) -> Select:  # type: ignore[type-ar
         query = query.where(InferenceResult.created_at >= f.since)
     if f.until is not None:
         query = query.where(InferenceResult.created_at < f.until)
+    if f.part_id is not None:
+        query = query.where(InferenceResult.part_id == f.part_id)
+    if f.serial is not None:
+        query = query.where(InferenceResult.serial == f.serial)
+    if f.lot is not None:
+        query = query.where(InferenceResult.lot == f.lot)
     return query
 
 
@@ -86,6 +95,19 @@ def oldest_deletable_captures(session: Session, limit: int) -> Sequence[Capture]
         )
     )
     query = select(Capture).where(~protected).order_by(Capture.created_at, Capture.id).limit(limit)
+    return list(session.scalars(query))
+
+
+def expired_captures(session: Session, workflow_id: int, before: datetime, limit: int) -> Sequence[Capture]:
+    """Captures of ``workflow_id``'s results older than ``before``, except flagged, unexported ones."""
+    keep = and_(InferenceResult.flag_for_review.is_(True), InferenceResult.downloaded.is_(False))
+    query = (
+        select(Capture)
+        .join(InferenceResult, InferenceResult.capture_id == Capture.id)
+        .where(InferenceResult.workflow_id == workflow_id, Capture.created_at < before, ~keep)
+        .order_by(Capture.created_at)
+        .limit(limit)
+    )
     return list(session.scalars(query))
 
 

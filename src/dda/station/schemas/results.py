@@ -31,6 +31,13 @@ class ResultOut(BaseModel):
     note: str | None
     downloaded: bool
     latency_ms: dict[str, Any]
+    part_id: str | None = None
+    serial: str | None = None
+    lot: str | None = None
+    recipe: int | None = None
+    dataset_version: str | None = None
+    brightness: float | None = None
+    sharpness: float | None = None
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -59,5 +66,8 @@ class ResultQuery(BaseModel):
     flagged: bool | None = None
     since: datetime | None = None
     until: datetime | None = None
+    part_id: str | None = Field(None, min_length=1, max_length=128)
+    serial: str | None = Field(None, min_length=1, max_length=128)
+    lot: str | None = Field(None, min_length=1, max_length=128)
     limit: int = Field(50, ge=1, le=10_000)
     offset: int = Field(0, ge=0)

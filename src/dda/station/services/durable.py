@@ -31,6 +31,7 @@ class DurableBatch:
 
     def __init__(self) -> None:
         self._fds: list[int] = []
+        self._dirs: set[Path] = set()  # a directory is synced once per batch, however many entries changed
         self.bytes_written = 0
 
     def mkdir(self, path: Path) -> None:
@@ -40,6 +41,9 @@ class DurableBatch:
         self._add_dir(path)
 
     def _add_dir(self, path: Path) -> None:
+        if path in self._dirs:
+            return
+        self._dirs.add(path)
         self._fds.append(os.open(path, os.O_RDONLY | os.O_DIRECTORY))
 
     def write(self, path: Path, data: bytes) -> None:
@@ -58,6 +62,7 @@ class DurableBatch:
         for fd in self._fds:
             os.close(fd)
         self._fds.clear()
+        self._dirs.clear()
 
     def __enter__(self) -> DurableBatch:
         return self

@@ -31,7 +31,8 @@ def health(station: Station) -> dict[str, Any]:
             workflows.append({"id": row.id, "name": row.name, "state": state, "error": error})
     station.metrics.models_loaded.set(len(station.registry.loaded_keys()))
     station.metrics.storage_bytes.set(station.store.total_bytes)
-    degraded = any(w["state"] == "error" for w in workflows)
+    drift = station.inspector.drift.status()
+    degraded = any(w["state"] == "error" for w in workflows) or any(d["alarm"] for d in drift.values())
     return {
         "status": "degraded" if degraded else "ok",
         "version": dda.__version__,
@@ -60,4 +61,5 @@ def health(station: Station) -> dict[str, Any]:
             "flagged": summary["flagged"],
         },
         "workflows": workflows,
+        "drift": drift,
     }

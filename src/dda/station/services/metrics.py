@@ -51,6 +51,18 @@ class StationMetrics:
         self.storage_bytes = Gauge(
             "dda_storage_bytes", "Bytes used by stored results", registry=self.registry
         )
+        self.drift_shift = Gauge(
+            "dda_drift_shift",
+            "Recent mean of a statistic vs its reference, in reference standard deviations",
+            ["workflow", "statistic"],
+            registry=self.registry,
+        )
+        self.drift_alarm = Gauge(
+            "dda_drift_alarm",
+            "1 while a workflow's inputs or scores drift",
+            ["workflow"],
+            registry=self.registry,
+        )
         self._lock = threading.Lock()
         self._recent: dict[str, deque[float]] = {stage: deque(maxlen=WINDOW) for stage in STAGES}
         self._done: deque[float] = deque(maxlen=100_000)

@@ -31,7 +31,7 @@ class PredictorLike(Protocol):
     @property
     def manifest(self) -> Any: ...
 
-    def predict(self, image: np.ndarray) -> Prediction: ...
+    def predict(self, image: np.ndarray, draw_overlay: bool = True) -> Prediction: ...
 
     def forward(self, image: np.ndarray) -> dict[str, np.ndarray]: ...
 
@@ -60,9 +60,9 @@ class ModelLease:
     def manifest(self) -> Any:
         return self._entry.predictor.manifest
 
-    def predict(self, image: np.ndarray) -> Prediction:
+    def predict(self, image: np.ndarray, draw_overlay: bool = True) -> Prediction:
         with self._entry.lock:
-            return self._entry.predictor.predict(image)
+            return self._entry.predictor.predict(image, draw_overlay=draw_overlay)
 
     def forward(self, image: np.ndarray) -> dict[str, np.ndarray]:
         with self._entry.lock:

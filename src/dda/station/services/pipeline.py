@@ -9,14 +9,19 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass, field, replace
 
+from dda.runtime.types import Prediction, Verdict
 from dda.station.db.models import InferenceResult
 from dda.station.plugins.outputs import OutputConfigBase
 from dda.station.plugins.processing import CameraSettings, apply_camera_settings
 from dda.station.plugins.sources import Frame, SourceConfigBase
 from dda.station.plugins.triggers import TriggerConfigBase
+from dda.station.services.drift import DriftMonitor, package_reference
+from dda.station.services.image_stats import image_stats
 from dda.station.services.metrics import StationMetrics
 from dda.station.services.model_registry import ModelRegistry
 from dda.station.services.result_store import PendingResult, ResultContext, ResultStore
+from dda.station.services.retention import StoragePolicy
+from dda.station.services.trace import Choice, Recipe, Trace, choose
 
 
 @dataclass(frozen=True)
@@ -32,6 +37,29 @@ class WorkflowSpec:
     model_version: str
     triggers: list[TriggerConfigBase] = field(default_factory=list)
     outputs: list[OutputConfigBase] = field(default_factory=list)
+    threshold: float | None = None  # None: the model's own
+    recipes: dict[int, Recipe] = field(default_factory=dict)
+    active_recipe: int | None = None
+    storage: StoragePolicy = field(default_factory=lambda: StoragePolicy())
+
+    def choose(self, recipe: int | None) -> Choice:
+        """Model and threshold for a part with ``recipe`` (None: the active recipe, if any)."""
+        wanted = self.active_recipe if recipe is None else recipe
+        return choose((self.model_name, self.model_version), self.threshold, self.recipes, wanted)
+
+
+def apply_threshold(prediction: Prediction, threshold: float | None) -> Prediction:
+    """The verdict against the workflow's (calibrated) threshold instead of the model's own."""
+    if threshold is None:
+        return prediction
+    anomalous = prediction.anomaly_score > threshold
+    label = prediction.label
+    if not anomalous:
+        label = "normal"
+    elif label == "normal":
+        label = "anomaly"
+    verdict: Verdict = "anomaly" if anomalous else "normal"
+    return replace(prediction, verdict=verdict, label=label, threshold=float(threshold))
 
 
 class Inspector:
@@ -41,20 +69,33 @@ class Inspector:
         self.registry = registry
         self.results = store
         self.metrics = metrics
+        self.drift = DriftMonitor(metrics)
 
     def infer(
-        self, frame: Frame, spec: WorkflowSpec, capture_type: str, hardware: frozenset[str], acquire_ms: float
+        self,
+        frame: Frame,
+        spec: WorkflowSpec,
+        capture_type: str,
+        hardware: frozenset[str],
+        acquire_ms: float,
+        trace: Trace | None = None,
     ) -> PendingResult:
-        """Run one frame through the pinned model (nothing stored yet)."""
+        """Run one frame through the model its recipe selects (nothing stored yet)."""
+        trace = trace or Trace()
+        choice = spec.choose(trace.recipe)
         started = time.perf_counter()
         image = apply_camera_settings(frame.image, spec.camera, hardware)
         if spec.camera.pipeline or (spec.camera.roi and "roi" not in hardware):
             frame = replace(frame, image=image, encoded=None, encoded_format=None)  # stored bytes must match
         preprocessed = time.perf_counter()
         try:
-            with self.registry.lease(spec.model_name, spec.model_version) as model:
-                prediction = model.predict(frame.image)
+            with self.registry.lease(choice.model_name, choice.model_version) as model:
+                # No overlay here: it is drawn when someone looks at it (services/overlays.py).
+                raw = model.predict(frame.image, draw_overlay=False)
+                prediction = apply_threshold(raw, choice.threshold)
                 mask_classes = list(getattr(model.manifest, "mask_labels", []) or [])
+                dataset = getattr(model.manifest, "dataset_id", None)
+                reference = package_reference(getattr(model.manifest, "metrics", None))
         except Exception:
             self.metrics.errors.labels(spec.name, "inference").inc()
             raise
@@ -66,8 +107,18 @@ class Inspector:
             **{f"model_{k}": v for k, v in prediction.timings_ms.items() if k != "total"},
         }
         ctx = ResultContext(capture_type, spec.source_id, spec.id, spec.name)
+        trace = replace(trace, recipe=choice.recipe)
         return PendingResult(
-            frame, prediction, ctx, latency, mask_classes, started=started - acquire_ms / 1000
+            frame,
+            prediction,
+            ctx,
+            latency,
+            mask_classes,
+            started=started - acquire_ms / 1000,
+            trace=trace,
+            dataset_version=str(dataset) if dataset else None,
+            stats=image_stats(frame.image),
+            drift_reference=reference,
         )
 
     def store(self, items: list[PendingResult]) -> list[InferenceResult]:
@@ -78,11 +129,22 @@ class Inspector:
             for item in items:
                 self.metrics.errors.labels(item.ctx.workflow_name, "store").inc()
             raise
-        done = time.perf_counter()
-        for item, row in zip(items, rows, strict=True):
-            observed = {**row.latency_ms, "total": (done - item.started) * 1000}
-            self.metrics.observe(item.ctx.workflow_name, row.prediction, observed)
+        for item in items:
+            self._observe(item)
         return rows
+
+    def _observe(self, item: PendingResult) -> None:
+        """Metrics and the drift alarm hear of every result, stored or not."""
+        prediction = item.prediction
+        observed = {**item.latency_ms, "total": (time.perf_counter() - item.started) * 1000}
+        self.metrics.observe(item.ctx.workflow_name, prediction.verdict, observed)
+        model = (prediction.model_name, prediction.model_version)
+        name = item.ctx.workflow_name or "(manual)"
+        self.drift.observe(name, model, prediction.anomaly_score, item.stats, item.drift_reference)
+
+    def discard(self, item: PendingResult) -> None:
+        """A result the storage policy does not keep: counted, not stored."""
+        self._observe(item)
 
     def inspect(
         self, frame: Frame, spec: WorkflowSpec, capture_type: str, hardware: frozenset[str], acquire_ms: float

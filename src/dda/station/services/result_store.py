@@ -16,7 +16,7 @@ import shutil
 import threading
 import time
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -26,18 +26,21 @@ from PIL import Image
 from sqlalchemy.orm import Session, sessionmaker
 
 from dda.core.logging import get_logger
-from dda.formats.masks import class_color, color_map_for
+from dda.formats.masks import BACKGROUND, class_color, color_map_for, is_background_name
 from dda.runtime.types import Prediction
 from dda.station.db.models import Capture, InferenceResult
 from dda.station.imaging import encode_jpeg
 from dda.station.plugins.sources.base import Frame
 from dda.station.repositories import results as results_repo
 from dda.station.services.durable import DurableBatch
+from dda.station.services.trace import Trace
 
 log = get_logger(__name__)
 MANIFEST_NAME = "manifest.jsonl"
+OVERLAY_NAME = "overlay.jpg"
 CLASSIFICATION_ATTR = "dda-classification"
 SEGMENTATION_ATTR = "dda-segmentation-ref"
+TRACE_ATTR = "dda-trace"
 QUOTA_LOW_WATER = 0.9  # clean up to 90% of the quota so clean-ups are rare
 
 
@@ -61,6 +64,11 @@ class PendingResult:
     latency_ms: dict[str, float]
     mask_classes: list[str]
     started: float = 0.0  # perf_counter when the capture's processing began (for the total latency)
+    trace: Trace = field(default_factory=Trace)
+    dataset_version: str | None = None
+    stats: tuple[float, float] | None = None  # brightness, sharpness
+    drift_reference: dict[str, Any] | None = None  # the package's training statistics, if any
+    keep: bool = True  # False: a normal result the storage policy does not sample (not stored)
 
 
 def palette_mask_png(mask: np.ndarray, class_count: int) -> bytes:
@@ -75,6 +83,29 @@ def palette_mask_png(mask: np.ndarray, class_count: int) -> bytes:
     return buffer.getvalue()
 
 
+def mask_class_names(mask_labels: list[str]) -> list[str]:
+    """Class names by mask id, background at 0. A package's ``mask_labels`` already list the
+    background first (``["background", "anomaly"]``); older callers passed the defect classes only."""
+    if mask_labels and is_background_name(mask_labels[0]):
+        return list(mask_labels)
+    return [BACKGROUND, *mask_labels]
+
+
+def trace_metadata(
+    trace: Trace, model_name: str, model_version: str, dataset_version: str | None
+) -> dict[str, Any]:
+    """The ``dda-trace`` object of a manifest line: which part, and which model and data judged it."""
+    return {
+        "part-id": trace.part_id,
+        "serial": trace.serial,
+        "lot": trace.lot,
+        "recipe": trace.recipe,
+        "model-name": model_name,
+        "model-version": model_version,
+        "dataset-version": dataset_version,
+    }
+
+
 def ground_truth_line(
     input_name: str,
     mask_name: str | None,
@@ -83,6 +114,7 @@ def ground_truth_line(
     job: str,
     created: datetime,
     human_label: str | None = None,
+    trace: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """One manifest line in the reference's Ground Truth style (classification + optional mask)."""
     label = human_label or prediction.verdict
@@ -102,12 +134,14 @@ def ground_truth_line(
     if mask_name is not None:
         line[SEGMENTATION_ATTR] = mask_name
         line[f"{SEGMENTATION_ATTR}-metadata"] = {
-            "internal-color-map": color_map_for(["background", *mask_classes]),
+            "internal-color-map": color_map_for(mask_class_names(mask_classes)),
             "job-name": job,
             "human-annotated": "no",
             "creation-date": stamp,
             "type": "groundtruth/semantic-segmentation",
         }
+    if trace is not None:
+        line[TRACE_ATTR] = trace
     return line
 
 
@@ -190,12 +224,20 @@ class ResultStore:
         mask_name = None
         if prediction.mask is not None:
             mask_name = "mask.png"
-            batch.write(folder / mask_name, palette_mask_png(prediction.mask, len(item.mask_classes) + 1))
-        batch.write(folder / "overlay.jpg", encode_jpeg(prediction.overlay, quality=85))
+            classes = len(mask_class_names(item.mask_classes))
+            batch.write(folder / mask_name, palette_mask_png(prediction.mask, classes))
+        # The overlay is derived (input + mask + verdict): drawn on first view, not on the latency
+        # path (services/overlays.py). Its size is estimated as the input's for the quota.
+        overlay_estimate = len(data)
         job = f"dda-station-{ctx.workflow_name or 'manual'}"
-        line = ground_truth_line(input_name, mask_name, prediction, item.mask_classes, job, created)
+        trace = trace_metadata(
+            item.trace, prediction.model_name, prediction.model_version, item.dataset_version
+        )
+        line = ground_truth_line(
+            input_name, mask_name, prediction, item.mask_classes, job, created, trace=trace
+        )
         batch.write(folder / MANIFEST_NAME, (json.dumps(line) + "\n").encode())
-        size = batch.bytes_written - before
+        size = batch.bytes_written - before + overlay_estimate
         capture = self._capture_row(capture_id, relative, input_name, frame, ctx, size)
         row = InferenceResult(
             capture_id=capture_id,
@@ -211,10 +253,17 @@ class ResultStore:
             labels={k: float(v) for k, v in prediction.class_areas.items()},
             mask_path=f"{relative}/{mask_name}" if mask_name else None,
             input_path=f"{relative}/{input_name}",
-            output_path=f"{relative}/overlay.jpg",
+            output_path=f"{relative}/{OVERLAY_NAME}",
             manifest_path=f"{relative}/{MANIFEST_NAME}",
             model_name=prediction.model_name,
             model_version=prediction.model_version,
+            part_id=item.trace.part_id,
+            serial=item.trace.serial,
+            lot=item.trace.lot,
+            recipe=item.trace.recipe,
+            dataset_version=item.dataset_version,
+            brightness=item.stats[0] if item.stats else None,
+            sharpness=item.stats[1] if item.stats else None,
         )
         return capture, row
 
@@ -230,7 +279,8 @@ class ResultStore:
         # "store": files written and fsynced (the commit follows right after).
         store_ms = (time.perf_counter() - started) * 1000
         for item, (_, row) in zip(items, rows, strict=True):
-            latency = {**item.latency_ms, "store": store_ms}
+            item.latency_ms["store"] = store_ms
+            latency = dict(item.latency_ms)
             latency["total"] = sum(
                 latency.get(k, 0.0) for k in ("acquire", "preprocess", "inference", "store")
             )
@@ -287,6 +337,25 @@ class ResultStore:
                 removed += len(chosen)
         if removed:
             log.info("storage quota clean-up", removed=removed, total_bytes=self._total_bytes)
+        return removed
+
+    def enforce_retention(self, workflow_id: int, before: datetime, batch: int = 500) -> int:
+        """Delete a workflow's captures older than ``before`` (rows first, then files)."""
+        removed = 0
+        while True:
+            with self._lock, self.sessions() as session, session.begin():
+                victims = results_repo.expired_captures(session, workflow_id, before, batch)
+                chosen = [(c.folder, c.size_bytes) for c in victims]
+                for capture in victims:
+                    session.delete(capture)
+                self._total_bytes -= sum(size for _, size in chosen)
+            for folder, _ in chosen:
+                shutil.rmtree(self.root / folder, ignore_errors=True)
+            removed += len(chosen)
+            if len(chosen) < batch:
+                break
+        if removed:
+            log.info("retention clean-up", workflow_id=workflow_id, removed=removed)
         return removed
 
     def sweep_orphans(self) -> int:

@@ -8,22 +8,40 @@ import zipfile
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
+from PIL import Image
 from sqlalchemy.orm import Session
 
 from dda.core.errors import InvalidInput, NotFound
+from dda.formats.masks import color_map_for, is_background_name
 from dda.station.context import Station
 from dda.station.db.models import InferenceResult
 from dda.station.repositories import results as results_repo
 from dda.station.repositories.results import ResultFilter
 from dda.station.schemas.results import ResultOut, ResultPage, ResultQuery, ResultReview
-from dda.station.services.result_store import CLASSIFICATION_ATTR, SEGMENTATION_ATTR
+from dda.station.services.overlays import overlay_path
+from dda.station.services.result_store import (
+    CLASSIFICATION_ATTR,
+    SEGMENTATION_ATTR,
+    mask_class_names,
+    palette_mask_png,
+)
 
 ImageKind = Literal["input", "overlay", "mask"]
 MAX_EXPORT = 10_000
 
 
 def _filter(query: ResultQuery) -> ResultFilter:
-    return ResultFilter(query.workflow_id, query.prediction, query.flagged, query.since, query.until)
+    return ResultFilter(
+        query.workflow_id,
+        query.prediction,
+        query.flagged,
+        query.since,
+        query.until,
+        query.part_id,
+        query.serial,
+        query.lot,
+    )
 
 
 def page(session: Session, query: ResultQuery) -> ResultPage:
@@ -60,6 +78,8 @@ def review(session: Session, result_id: int, data: ResultReview) -> InferenceRes
 
 def image_path(station: Station, session: Session, result_id: int, kind: ImageKind) -> Path:
     row = get(session, result_id)
+    if kind == "overlay" and station.store.path(row.input_path).is_file():
+        return overlay_path(station.store, row)
     relative = {"input": row.input_path, "overlay": row.output_path, "mask": row.mask_path}[kind]
     if relative is None:
         raise NotFound(
@@ -106,6 +126,17 @@ def summary(session: Session, workflow_id: int | None = None) -> dict[str, Any]:
     }
 
 
+def repair_color_map(color_map: dict[str, Any]) -> dict[str, Any]:
+    """Lines stored before the fix listed the background twice (ids 0 and 1), so every defect id
+    was named one class too low and id 1 (the first defect) read as background. Shift the names
+    back onto their ids; a correct map is returned unchanged."""
+    names = [color_map[k].get("class-name", "") for k in sorted(color_map, key=int)]
+    if len(names) < 3 or not is_background_name(names[1]):
+        return color_map
+    fixed = color_map_for(mask_class_names(names[1:]))
+    return {k: {**color_map[k], "class-name": fixed[k]["class-name"]} for k in fixed}
+
+
 def _export_line(
     station: Station, row: InferenceResult, image_name: str, mask_name: str | None
 ) -> dict[str, Any]:
@@ -119,6 +150,10 @@ def _export_line(
         meta["human-annotated"] = "yes"
     if mask_name is not None:
         line[SEGMENTATION_ATTR] = mask_name
+        seg_meta = line[f"{SEGMENTATION_ATTR}-metadata"]
+        seg_meta["internal-color-map"] = repair_color_map(seg_meta["internal-color-map"])
+        if row.human_classification == "normal":
+            seg_meta["human-annotated"] = "yes"  # a person said: no defect (the mask is empty)
     else:
         line.pop(SEGMENTATION_ATTR, None)
         line.pop(f"{SEGMENTATION_ATTR}-metadata", None)
@@ -143,6 +178,13 @@ def export(station: Station, query: ResultQuery) -> Path:
     return target
 
 
+def _empty_mask_like(path: Path) -> bytes:
+    with Image.open(path) as mask:
+        width, height = mask.size
+        classes = max(2, len(mask.getpalette() or []) // 3)
+    return palette_mask_png(np.zeros((height, width), dtype=np.uint8), classes)
+
+
 def _write_zip(station: Station, rows: list[InferenceResult], target: Path) -> None:
     lines = []
     with zipfile.ZipFile(target, "w", compression=zipfile.ZIP_STORED) as archive:
@@ -152,7 +194,10 @@ def _write_zip(station: Station, rows: list[InferenceResult], target: Path) -> N
             mask_name = None
             if row.mask_path is not None:
                 mask_name = f"masks/{row.capture_id}.png"
-                archive.write(station.store.path(row.mask_path), mask_name)
+                if row.human_classification == "normal":  # relabelled good: the predicted defect is not one
+                    archive.writestr(mask_name, _empty_mask_like(station.store.path(row.mask_path)))
+                else:
+                    archive.write(station.store.path(row.mask_path), mask_name)
             lines.append(json.dumps(_export_line(station, row, image_name, mask_name)))
         archive.writestr(
             "manifest.jsonl", "\n".join(lines) + ("\n" if lines else ""), compress_type=zipfile.ZIP_DEFLATED

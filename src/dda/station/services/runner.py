@@ -21,6 +21,8 @@ from dda.station.plugins.sources import Frame, ImageSourcePlugin, NoFrameYet, bu
 from dda.station.plugins.triggers import TriggerEvent, TriggerPlugin, build_trigger
 from dda.station.services.pipeline import Inspector, WorkflowSpec
 from dda.station.services.result_store import PendingResult
+from dda.station.services.retention import NormalSampler
+from dda.station.services.trace import trace_from_detail
 from dda.station.workers import Worker
 
 log = get_logger(__name__)
@@ -31,7 +33,7 @@ STORE_QUEUE = 4  # inferred results waiting for storage; a full queue slows capt
 STORE_GROUP_MAX = 16
 
 ResultListener = Callable[[WorkflowSpec, InferenceResult], None]
-StoreJob = tuple[PendingResult, Future[InferenceResult]]
+StoreJob = tuple[PendingResult, "Future[InferenceResult | None]"]
 
 
 def is_live(source: ImageSourcePlugin) -> bool:
@@ -128,12 +130,10 @@ class StoreStage(Worker):
         super().__init__()
         self.name = f"store-{runner.spec.name}"
         self.runner = runner
-        self.queue: queue.Queue[tuple[PendingResult, Future[InferenceResult]] | None] = queue.Queue(
-            STORE_QUEUE
-        )
+        self.queue: queue.Queue[StoreJob | None] = queue.Queue(STORE_QUEUE)
 
-    def submit(self, pending: PendingResult) -> Future[InferenceResult]:
-        done: Future[InferenceResult] = Future()
+    def submit(self, pending: PendingResult) -> Future[InferenceResult | None]:
+        done: Future[InferenceResult | None] = Future()
         self.queue.put((pending, done))  # blocks when storage falls behind: back-pressure on captures
         return done
 
@@ -157,16 +157,21 @@ class StoreStage(Worker):
                 return
             group, stopping = self._take_group(first)
             try:
-                rows = self.runner.inspector.store([pending for pending, _ in group])
+                rows = iter(self.runner.inspector.store([pending for pending, _ in group if pending.keep]))
             except Exception as exc:
                 self.runner.last_error = str(exc)
                 log.warning("storing results failed", workflow=self.runner.spec.name, error=str(exc))
                 for _, done in group:
                     done.set_exception(exc)
             else:
-                for (_, done), row in zip(group, rows, strict=True):
-                    self.runner.dispatch(row)
-                    done.set_result(row)
+                for pending, done in group:  # in capture order, stored or not
+                    if pending.keep:
+                        row = next(rows)
+                        self.runner.dispatch(row)
+                        done.set_result(row)
+                    else:
+                        self.runner.dispatch_unstored(pending)
+                        done.set_result(None)
             if stopping:
                 return
 
@@ -192,6 +197,7 @@ class WorkflowRunner:
         self._store_stage: StoreStage | None = None
         self._capture_lock = threading.Lock()
         self.last_error: str | None = None
+        self.sampler = NormalSampler(spec.storage.normal_sample_every)
 
     def _output_failed(self, output: str) -> None:
         self.inspector.metrics.output_failures.labels(self.spec.name, output).inc()
@@ -266,7 +272,11 @@ class WorkflowRunner:
             grab_ms = 0.0
             if frame is None:
                 frame, grab_ms = self.acquire(latest_only)
-            pending = self.inspector.infer(frame, self.spec, event.capture_type, self.hardware, grab_ms)
+            trace = trace_from_detail(event.detail)
+            pending = self.inspector.infer(
+                frame, self.spec, event.capture_type, self.hardware, grab_ms, trace
+            )
+            pending.keep = wait or self.sampler.keep(pending.prediction.verdict)  # a Run is always stored
             stage = self._store_stage
             if stage is None or not stage.alive:  # not started (a Run of a stopped workflow): store here
                 row = self.inspector.store([pending])[0]
@@ -274,6 +284,14 @@ class WorkflowRunner:
                 return row
             done = stage.submit(pending)
         return done.result() if wait else None
+
+    def dispatch_unstored(self, pending: PendingResult) -> None:
+        """A result the storage policy did not keep: outputs still hear of it (no result id)."""
+        self.inspector.discard(pending)
+        payload = pending_event_payload(self.spec, pending)
+        payload["drift_alarm"] = self.inspector.drift.alarm(self.spec.name)
+        for output in self.outputs:
+            output.submit(ResultEvent(payload))
 
     def grab_for_preview(self) -> Frame:
         """A frame from the open source, between two captures (a source serves one reader at a time)."""
@@ -291,6 +309,7 @@ class WorkflowRunner:
         """The row is committed: tell listeners and outputs."""
         self.on_result(self.spec, row)
         payload = result_event_payload(self.spec, row)
+        payload["drift_alarm"] = self.inspector.drift.alarm(self.spec.name)
         for output in self.outputs:
             output.submit(ResultEvent(payload))
 
@@ -299,6 +318,7 @@ def result_event_payload(spec: WorkflowSpec, row: InferenceResult) -> dict[str, 
     return {
         "result_id": row.id,
         "capture_id": row.capture_id,
+        "stored": True,
         "capture_type": row.capture_type,
         "workflow_id": spec.id,
         "workflow": spec.name,
@@ -311,6 +331,35 @@ def result_event_payload(spec: WorkflowSpec, row: InferenceResult) -> dict[str, 
         "labels": row.labels,
         "model_name": row.model_name,
         "model_version": row.model_version,
+        "dataset_version": row.dataset_version,
+        "part_id": row.part_id,
+        "serial": row.serial,
+        "lot": row.lot,
+        "recipe": row.recipe,
+    }
+
+
+def pending_event_payload(spec: WorkflowSpec, pending: PendingResult) -> dict[str, object]:
+    """The output payload of a result that was not stored (same keys, no ids, ``stored`` false)."""
+    prediction, trace = pending.prediction, pending.trace
+    return {
+        "result_id": None,
+        "capture_id": None,
+        "stored": False,
+        "capture_type": pending.ctx.capture_type,
+        "workflow_id": spec.id,
+        "workflow": spec.name,
+        "created_at": pending.frame.captured_at.isoformat(),
+        "prediction": prediction.verdict,
+        "label": prediction.label,
+        "confidence": float(prediction.confidence),
+        "anomaly_score": float(prediction.anomaly_score),
+        "threshold": float(prediction.threshold),
+        "labels": {k: float(v) for k, v in prediction.class_areas.items()},
+        "model_name": prediction.model_name,
+        "model_version": prediction.model_version,
+        "dataset_version": pending.dataset_version,
+        **trace.as_dict(),
     }
 
 

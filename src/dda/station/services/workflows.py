@@ -8,6 +8,7 @@ running but its start failed; ``error`` says why).
 from __future__ import annotations
 
 import threading
+from dataclasses import replace
 from typing import Any
 
 from sqlalchemy import select
@@ -27,7 +28,9 @@ from dda.station.schemas.workflows import WorkflowIn, WorkflowOut
 from dda.station.services import configs
 from dda.station.services import sources as sources_service
 from dda.station.services.pipeline import WorkflowSpec
+from dda.station.services.retention import RetentionClock, StoragePolicy, cutoff
 from dda.station.services.runner import WorkflowRunner
+from dda.station.services.trace import Recipe
 
 log = get_logger(__name__)
 
@@ -64,6 +67,7 @@ def create(station: Station, session: Session, data: WorkflowIn) -> Workflow:
         model_version=data.model_version,
         triggers=_stored_list(data.triggers, None),
         outputs=_stored_list(data.outputs, None),
+        storage=data.storage.model_dump(mode="json"),
         state="stopped",
     )
     session.add(row)
@@ -79,6 +83,7 @@ def update(station: Station, session: Session, workflow_id: int, data: WorkflowI
     row.model_name, row.model_version = data.model_name, data.model_version
     row.triggers = _stored_list(data.triggers, row.triggers)
     row.outputs = _stored_list(data.outputs, row.outputs)
+    row.storage = data.storage.model_dump(mode="json")
     session.flush()
     return row
 
@@ -107,9 +112,18 @@ def to_out(station: Station, session: Session, row: Workflow) -> WorkflowOut:
         state=state,
         error=error,
         last_result=ResultOut.model_validate(last) if last else None,
+        threshold=row.threshold,
+        recipes=dict(row.recipes or {}),
+        active_recipe=row.active_recipe,
+        revision=row.revision,
+        storage=StoragePolicy.model_validate(row.storage or {}),
         created_at=row.created_at,
         updated_at=row.updated_at,
     )
+
+
+def load_recipes(stored: dict[str, Any] | None) -> dict[int, Recipe]:
+    return {int(number): Recipe.model_validate(recipe) for number, recipe in (stored or {}).items()}
 
 
 def spec_for(session: Session, row: Workflow) -> WorkflowSpec:
@@ -124,6 +138,10 @@ def spec_for(session: Session, row: Workflow) -> WorkflowSpec:
         model_version=row.model_version,
         triggers=[configs.load_trigger(t) for t in row.triggers],
         outputs=[configs.load_output(o) for o in row.outputs],
+        threshold=row.threshold,
+        recipes=load_recipes(row.recipes),
+        active_recipe=row.active_recipe,
+        storage=StoragePolicy.model_validate(row.storage or {}),
     )
 
 
@@ -133,6 +151,7 @@ class WorkflowManager:
         self._runners: dict[int, WorkflowRunner] = {}
         self._errors: dict[int, str] = {}
         self._lock = threading.RLock()
+        self._retention = RetentionClock()
 
     def actual_state(self, row: Workflow) -> tuple[str, str | None]:
         with self._lock:
@@ -149,6 +168,9 @@ class WorkflowManager:
     def _on_result(self, spec: WorkflowSpec, row: InferenceResult) -> None:
         store = self.station.store
         self.station.metrics.storage_bytes.set(store.total_bytes)
+        days = spec.storage.retention_days
+        if days is not None and spec.id is not None and self._retention.due(spec.id):
+            store.enforce_retention(spec.id, cutoff(days))
         if store.over_quota():
             store.enforce_quota()
 
@@ -231,10 +253,25 @@ class WorkflowManager:
         image = apply_camera_settings(frame.image, runner.spec.camera, runner.hardware)
         return Frame(image=image, origin=frame.origin, captured_at=frame.captured_at)
 
-    def run(self, workflow_id: int, upload: bytes | None = None, filename: str = "upload") -> InferenceResult:
-        """The Run button: one capture now (or the uploaded image), through the whole workflow."""
+    def update_decisions(
+        self, workflow_id: int, threshold: float | None, recipes: dict[int, Recipe], active: int | None
+    ) -> None:
+        with self._lock:
+            runner = self._runners.get(workflow_id)
+            if runner is not None:  # one assignment: a capture sees the old settings or the new
+                runner.spec = replace(runner.spec, threshold=threshold, recipes=recipes, active_recipe=active)
+
+    def run(
+        self,
+        workflow_id: int,
+        upload: bytes | None = None,
+        filename: str = "upload",
+        detail: dict[str, Any] | None = None,
+    ) -> InferenceResult:
+        """The Run button: one capture now (or the uploaded image), through the whole workflow.
+        ``detail``: the part's part_id / serial / lot / recipe, stored with the result."""
         frame = decode_upload(upload, filename) if upload is not None else None
-        event = TriggerEvent("upload" if frame is not None else "manual")
+        event = TriggerEvent("upload" if frame is not None else "manual", dict(detail or {}))
         with self._lock:
             runner = self._runners.get(workflow_id)
         if runner is not None:

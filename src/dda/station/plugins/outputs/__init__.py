@@ -10,16 +10,20 @@ from dda.station.plugins.family import build_plugin, plugin_table
 from dda.station.plugins.outputs.base import OutputConfigBase, OutputPlugin, ResultEvent
 from dda.station.plugins.outputs.digital_output import DigitalOutput, DigitalOutputConfig
 from dda.station.plugins.outputs.mqtt import MqttOutput, MqttOutputConfig
+from dda.station.plugins.outputs.plc import ModbusOutput, ModbusOutputConfig, OpcUaOutput, OpcUaOutputConfig
 from dda.station.plugins.outputs.webhook import WebhookOutput, WebhookOutputConfig
 
 OutputConfig = Annotated[
-    DigitalOutputConfig | WebhookOutputConfig | MqttOutputConfig, Field(discriminator="type")
+    DigitalOutputConfig | WebhookOutputConfig | MqttOutputConfig | ModbusOutputConfig | OpcUaOutputConfig,
+    Field(discriminator="type"),
 ]
 
 OUTPUT_PLUGINS: dict[str, tuple[type[OutputConfigBase], type]] = plugin_table(
     (DigitalOutputConfig, DigitalOutput),
     (WebhookOutputConfig, WebhookOutput),
     (MqttOutputConfig, MqttOutput),
+    (ModbusOutputConfig, ModbusOutput),
+    (OpcUaOutputConfig, OpcUaOutput),
 )
 
 

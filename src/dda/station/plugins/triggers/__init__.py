@@ -10,6 +10,12 @@ from dda.station.plugins.family import build_plugin, plugin_table
 from dda.station.plugins.triggers.base import TriggerConfigBase, TriggerEvent, TriggerPlugin
 from dda.station.plugins.triggers.digital_input import DigitalInputTrigger, DigitalInputTriggerConfig
 from dda.station.plugins.triggers.mqtt import MqttTrigger, MqttTriggerConfig
+from dda.station.plugins.triggers.plc import (
+    ModbusTrigger,
+    ModbusTriggerConfig,
+    OpcUaTrigger,
+    OpcUaTriggerConfig,
+)
 from dda.station.plugins.triggers.simple import (
     ContinuousTrigger,
     ContinuousTriggerConfig,
@@ -24,7 +30,9 @@ TriggerConfig = Annotated[
     | DigitalInputTriggerConfig
     | TimerTriggerConfig
     | ContinuousTriggerConfig
-    | MqttTriggerConfig,
+    | MqttTriggerConfig
+    | ModbusTriggerConfig
+    | OpcUaTriggerConfig,
     Field(discriminator="type"),
 ]
 
@@ -34,6 +42,8 @@ TRIGGER_PLUGINS: dict[str, tuple[type[TriggerConfigBase], type]] = plugin_table(
     (TimerTriggerConfig, TimerTrigger),
     (ContinuousTriggerConfig, ContinuousTrigger),
     (MqttTriggerConfig, MqttTrigger),
+    (ModbusTriggerConfig, ModbusTrigger),
+    (OpcUaTriggerConfig, OpcUaTrigger),
 )
 
 
