@@ -31,7 +31,9 @@ def test_demo_reuses_the_last_model_and_runs_a_continuous_workflow(
     assert user == "admin" and password
     assert prepare(station_settings) == (user, password)  # a second run: same login, nothing duplicated
 
-    with TestClient(create_app(station_settings, web_dist=None, configure_logs=False)) as client:
+    with TestClient(
+        create_app(station_settings, web_dist=None, configure_logs=False), client=("127.0.0.1", 50000)
+    ) as client:
         token = client.post("/api/v1/auth/login", json={"username": user, "password": password}).json()
         auth = {"Authorization": f"Bearer {token['access_token']}"}
         workflows = client.get("/api/v1/workflows", headers=auth).json()

@@ -31,7 +31,8 @@ def serve(
     bind_port = port or settings.station.port
     app = create_app(settings)
     typer.echo(f"DDA station on http://{bind_host}:{bind_port}  (data: {settings.station_dir})", err=True)
-    uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, access_log=False)
+    # proxy_headers=False: X-Forwarded-For is trusted only from station.trusted_proxies (in the app)
+    uvicorn.run(app, host=bind_host, port=bind_port, log_config=None, access_log=False, proxy_headers=False)
 
 
 @station_app.command("create-admin")
@@ -54,7 +55,7 @@ def create_admin(
             if reset:
                 auth.set_password(session, username, password)
             else:
-                auth.create_user(session, username, password, is_admin=True)
+                auth.create_user(session, username, password, role="admin")
     finally:
         station.engine.dispose()
     typer.echo(f"{'password reset for' if reset else 'admin created:'} {username}")

@@ -17,12 +17,27 @@ from starlette.concurrency import run_in_threadpool
 import dda
 from dda.core.logging import configure_logging, get_logger
 from dda.core.settings import Settings, get_settings
-from dda.station.api import auth, health, kserve, models, plugins, results, sources, workflows
+from dda.station.api import (
+    auth,
+    health,
+    kserve,
+    models,
+    plugins,
+    results,
+    sources,
+    users,
+    workflows,
+)
+from dda.station.api import (
+    settings as settings_api,
+)
 from dda.station.api.errors import install_error_handlers
+from dda.station.api.limits import BodyLimitMiddleware
 from dda.station.api.web import find_web_dist, mount_web
 from dda.station.context import Station, build_station
 from dda.station.db.models import ImageSource
 from dda.station.repositories import sources as sources_repo
+from dda.station.services import auth as auth_service
 from dda.station.services.model_registry import Loader, default_loader
 
 log = get_logger(__name__)
@@ -39,6 +54,9 @@ def seed_defaults(station: Station) -> None:
 def start_station(settings: Settings, loader: Loader = default_loader) -> Station:
     station = build_station(settings, loader)
     seed_defaults(station)
+    with station.session() as session:
+        if auth_service.setup_required(session):
+            station.setup_guard.announce()
     station.store.start()
     station.workflows.restore()
     return station
@@ -79,7 +97,9 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (auth, plugins, sources, workflows, models, results, health, kserve):
+    app.add_middleware(BodyLimitMiddleware)
+    routers = (auth, users, settings_api, plugins, sources, workflows, models, results, health, kserve)
+    for router in routers:
         app.include_router(router.router)
     mount_web(app, web_dist if web_dist is not None else find_web_dist())
     return app

@@ -7,17 +7,36 @@ are encoded with OpenCV, which is several times faster than Pillow for JPEG and 
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import cv2
 import numpy as np
 
-from dda.core.errors import InvalidInput
+from dda.core.errors import InvalidInput, Unavailable
 from dda.core.safe_image import decode_image
 from dda.station.plugins.sources.base import Frame, to_rgb
 
 JPEG_MAGIC = b"\xff\xd8\xff"
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+DECODE_WAIT_S = 30.0
+
+
+class DecodeLimits:
+    """How much memory one decode may take and how many run at once (the station's settings)."""
+
+    def __init__(self, budget_bytes: int = 96 * 2**20, concurrency: int = 2) -> None:
+        self.budget_bytes = budget_bytes
+        self.slots = threading.BoundedSemaphore(concurrency)
+
+
+_limits = DecodeLimits()
+
+
+def configure_decoding(budget_bytes: int, concurrency: int) -> None:
+    """Set the per-decode memory budget and the number of concurrent decodes (at station start)."""
+    global _limits
+    _limits = DecodeLimits(budget_bytes, concurrency)
 
 
 def sniff_format(data: bytes) -> str | None:
@@ -32,7 +51,13 @@ def decode_upload(data: bytes, origin: str) -> Frame:
     """Decode untrusted image bytes into a frame that keeps the original bytes for storage."""
     if not data:
         raise InvalidInput(f"{origin}: the image is empty", hint="send a JPEG or PNG file")
-    image = to_rgb(decode_image(data))
+    limits = _limits
+    if not limits.slots.acquire(timeout=DECODE_WAIT_S):
+        raise Unavailable("the station is busy decoding other images", hint="retry in a moment")
+    try:
+        image = to_rgb(decode_image(data, max_bytes=limits.budget_bytes))
+    finally:
+        limits.slots.release()
     fmt = sniff_format(data)
     return Frame(image=image, encoded=data if fmt else None, encoded_format=fmt, origin=origin)
 

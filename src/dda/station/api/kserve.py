@@ -11,24 +11,24 @@ from starlette.concurrency import run_in_threadpool
 
 import dda
 from dda.core.errors import NotFound
-from dda.station.api.deps import CurrentUser, StationDep
+from dda.station.api.deps import Operator, Public, StationDep, Viewer
 from dda.station.services import kserve
 
 router = APIRouter(prefix="/v2", tags=["kserve v2"])
 
 
 @router.get("")
-def server_metadata() -> dict[str, Any]:
+def server_metadata(_: Public) -> dict[str, Any]:
     return {"name": "dda-station", "version": dda.__version__, "extensions": ["binary_tensor_data"]}
 
 
 @router.get("/health/live")
-def live() -> dict[str, bool]:
+def live(_: Public) -> dict[str, bool]:
     return {"live": True}
 
 
 @router.get("/health/ready")
-def ready(station: StationDep) -> Response:
+def ready(_: Public, station: StationDep) -> Response:
     with station.engine.connect() as connection:
         connection.execute(text("SELECT 1"))
     return JSONResponse({"ready": True})
@@ -45,22 +45,22 @@ def _ready(station: Any, name: str, version: str | None) -> Response:
 
 
 @router.get("/models/{name}")
-def model_metadata(name: str, _: CurrentUser, station: StationDep) -> dict[str, Any]:
+def model_metadata(name: str, _: Viewer, station: StationDep) -> dict[str, Any]:
     return kserve.model_metadata(station, name, None)
 
 
 @router.get("/models/{name}/versions/{version}")
-def model_version_metadata(name: str, version: str, _: CurrentUser, station: StationDep) -> dict[str, Any]:
+def model_version_metadata(name: str, version: str, _: Viewer, station: StationDep) -> dict[str, Any]:
     return kserve.model_metadata(station, name, version)
 
 
 @router.get("/models/{name}/ready")
-def model_ready(name: str, _: CurrentUser, station: StationDep) -> Response:
+def model_ready(name: str, _: Viewer, station: StationDep) -> Response:
     return _ready(station, name, None)
 
 
 @router.get("/models/{name}/versions/{version}/ready")
-def model_version_ready(name: str, version: str, _: CurrentUser, station: StationDep) -> Response:
+def model_version_ready(name: str, version: str, _: Viewer, station: StationDep) -> Response:
     return _ready(station, name, version)
 
 
@@ -84,12 +84,12 @@ async def _infer(request: Request, station: Any, name: str, version: str | None)
 
 
 @router.post("/models/{name}/infer")
-async def infer(name: str, request: Request, _: CurrentUser, station: StationDep) -> Response:
+async def infer(name: str, request: Request, _: Operator, station: StationDep) -> Response:
     return await _infer(request, station, name, None)
 
 
 @router.post("/models/{name}/versions/{version}/infer")
 async def infer_version(
-    name: str, version: str, request: Request, _: CurrentUser, station: StationDep
+    name: str, version: str, request: Request, _: Operator, station: StationDep
 ) -> Response:
     return await _infer(request, station, name, version)
