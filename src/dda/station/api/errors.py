@@ -53,8 +53,8 @@ _FS_PATH = re.compile(
 def scrub_paths(text: str, roots: list[str]) -> str:
     """Absolute server paths out of a message: known roots become ``<station>`` etc., any other
     absolute file-system path is cut to its last part."""
-    for root, label in sorted(((r, lbl) for r, lbl in _labels(roots)), key=lambda x: -len(x[0])):
-        text = text.replace(root, label)
+    for root, label in sorted(_labels(roots), key=lambda x: -len(x[0])):
+        text = re.sub(r"(?<![\w:/.])" + re.escape(root.rstrip("/")) + r"(?![\w.-])", label, text)
     return _FS_PATH.sub(lambda m: ".../" + m.group(0).rstrip("/").rsplit("/", 1)[-1], text)
 
 
