@@ -7,6 +7,7 @@ minutes on two cores.
 
 from __future__ import annotations
 
+import contextlib
 from typing import Any
 
 import pytest
@@ -56,10 +57,8 @@ def _fuzz(operation: Any, mode: GenerationMode, base: str, auth: dict[str, str],
                 f"  {case.as_curl_command()[:400]}"
             )
 
-    try:
+    with contextlib.suppress(Unsatisfiable):  # nothing to make malformed: no parameters, no body
         run()
-    except Unsatisfiable:
-        pass  # nothing to make malformed (an operation without parameters or body)
 
 
 @pytest.mark.slow

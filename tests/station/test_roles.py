@@ -127,7 +127,9 @@ def _tokens(client: TestClient) -> dict[str, dict[str, str]]:
     with station.session() as session:
         for role in ROLES:
             user = auth_service.create_user(session, f"u-{role}", "long-enough-pw", role=role)
-            headers[role] = {"Authorization": f"Bearer {auth_service.issue_access_token(user, station.secret_key)}"}
+            headers[role] = {
+                "Authorization": f"Bearer {auth_service.issue_access_token(user, station.secret_key)}"
+            }
     return headers
 
 

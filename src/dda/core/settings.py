@@ -53,8 +53,11 @@ class StationSettings(BaseModel):
     trusted_proxies: list[str] = Field(default_factory=list)
     # Memory one image decode may take (pixels x channels x bytes per channel), and how many
     # decodes run at once: together they bound the memory untrusted uploads can claim.
-    decode_budget_mb: int = Field(default=96, ge=1, le=4096)
+    decode_budget_mb: int = Field(default=64, ge=1, le=4096)
     max_concurrent_decodes: int = Field(default=2, ge=1, le=64)
+    # Memory all uploaded images in flight may take through the pipeline (about 40 B per pixel):
+    # this also caps one upload's size (224 MB: about 5.6 megapixels).
+    upload_memory_mb: int = Field(default=224, ge=16, le=65536)
 
 
 class OidcSettings(BaseModel):

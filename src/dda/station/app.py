@@ -36,6 +36,7 @@ from dda.station.api.limits import BodyLimitMiddleware
 from dda.station.api.web import find_web_dist, mount_web
 from dda.station.context import Station, build_station
 from dda.station.db.models import ImageSource
+from dda.station.memory import tune_malloc
 from dda.station.repositories import sources as sources_repo
 from dda.station.services import auth as auth_service
 from dda.station.services.model_registry import Loader, default_loader
@@ -52,6 +53,7 @@ def seed_defaults(station: Station) -> None:
 
 
 def start_station(settings: Settings, loader: Loader = default_loader) -> Station:
+    tune_malloc()
     station = build_station(settings, loader)
     seed_defaults(station)
     with station.session() as session:

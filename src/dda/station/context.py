@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import time
@@ -24,7 +25,6 @@ from dda.station.services.pipeline import Inspector
 from dda.station.services.result_store import ResultStore
 
 if TYPE_CHECKING:
-    from dda.station.imaging import configure_decoding  # imports the source plugins
     from dda.station.services.workflows import WorkflowManager
 
 MB = 1024 * 1024
@@ -48,6 +48,7 @@ class Station:
     trusted_proxies: list[Network] = field(default_factory=list)
     setup_guard: SetupGuard = field(default_factory=SetupGuard)
     signer: UrlSigner = field(default_factory=lambda: UrlSigner(secrets.token_hex(32)))
+    kserve_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -95,7 +96,11 @@ def build_station(settings: Settings, loader: Loader = default_loader) -> Statio
     paths = StationPaths.from_settings(settings)
     paths.ensure()
     clean_staging(paths)
-    configure_decoding(settings.station.decode_budget_mb * MB, settings.station.max_concurrent_decodes)
+    configure_decoding(
+        settings.station.decode_budget_mb * MB,
+        settings.station.max_concurrent_decodes,
+        settings.station.upload_memory_mb * MB,
+    )
     url = settings.station_database_url
     migrate(url)
     engine, sessions = open_database(url)
@@ -107,6 +112,7 @@ def build_station(settings: Settings, loader: Loader = default_loader) -> Statio
         secret_key=secret,
         trusted_proxies=parse_networks(settings.station.trusted_proxies, "station.trusted_proxies"),
         signer=UrlSigner(secret),
+        kserve_slots=asyncio.Semaphore(settings.station.max_concurrent_decodes),
         settings=settings,
         paths=paths,
         engine=engine,

@@ -7,6 +7,8 @@ import tempfile
 from pathlib import Path
 
 from fastapi import FastAPI, Request
+from fastapi.encoders import jsonable_encoder
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse
 from pydantic import ValidationError
 
@@ -98,6 +100,20 @@ async def _invalid(request: Request, exc: Exception) -> JSONResponse:
     return await _handle(request, InvalidInput(f"invalid request: {problems}", hint="fix the request body"))
 
 
+async def _request_invalid(request: Request, exc: Exception) -> JSONResponse:
+    """FastAPI's 422, without echoing the input (it may be NaN/inf, which JSON cannot carry, or big)."""
+    assert isinstance(exc, RequestValidationError)
+    errors = [
+        {"type": e.get("type"), "loc": list(e.get("loc", ())), "msg": str(e.get("msg", ""))}
+        for e in exc.errors()[:20]
+    ]
+    if request.url.path.startswith("/v2"):
+        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in errors)
+        return JSONResponse({"error": f"invalid request: {problems}"}, status_code=422)
+    return JSONResponse({"detail": jsonable_encoder(errors)}, status_code=422)
+
+
 def install_error_handlers(app: FastAPI) -> None:
     app.add_exception_handler(DDAError, _handle)
+    app.add_exception_handler(RequestValidationError, _request_invalid)
     app.add_exception_handler(ValidationError, _invalid)

@@ -65,17 +65,18 @@ def model_version_ready(name: str, version: str, _: Viewer, station: StationDep)
 
 
 async def _infer(request: Request, station: Any, name: str, version: str | None) -> Response:
-    body = await request.body()
-    parsed = kserve.parse_request(body, request.headers.get(kserve.HEADER_LENGTH))
-    image = kserve.image_input(parsed)
-    chosen = kserve.resolve_version(station, name, version)
+    async with station.kserve_slots:  # few request bodies and tensors in memory at once
+        body = await request.body()
+        parsed = kserve.parse_request(body, request.headers.get(kserve.HEADER_LENGTH))
+        image = kserve.image_input(parsed)
+        chosen = kserve.resolve_version(station, name, version)
 
-    def run() -> dict[str, Any]:
-        with station.registry.lease(name, chosen) as model:
-            return model.forward(image)  # type: ignore[no-any-return]
+        def run() -> dict[str, Any]:
+            with station.registry.lease(name, chosen) as model:
+                return model.forward(image)  # type: ignore[no-any-return]
 
-    outputs = await run_in_threadpool(run)
-    payload, header_length = kserve.build_response(name, chosen, parsed, outputs)
+        outputs = await run_in_threadpool(run)
+        payload, header_length = kserve.build_response(name, chosen, parsed, outputs)
     if header_length is None:
         return Response(payload, media_type="application/json")
     return Response(

@@ -15,7 +15,7 @@ from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 MIB = 2**20
 DEFAULT_BODY_LIMIT = 1 * MIB  # JSON bodies of the REST API
-IMAGE_UPLOAD_LIMIT = 64 * MIB
+IMAGE_UPLOAD_LIMIT = 32 * MIB  # a 50-megapixel JPEG is about 20 MiB
 KSERVE_BODY_LIMIT = 64 * MIB + 4 * MIB  # binary tensor + its JSON header
 MODEL_PACKAGE_LIMIT = 4 * 1024 * MIB
 

@@ -6,7 +6,9 @@ from fastapi import APIRouter, File, Path, Response, UploadFile, status
 
 from dda.core.errors import InvalidInput
 from dda.station.api.deps import Operator, SessionDep, StationDep, Viewer
+from dda.station.api.limits import IMAGE_UPLOAD_LIMIT
 from dda.station.api.results import result_out
+from dda.station.imaging import pipeline_memory, upload_slot
 from dda.station.repositories import workflows as workflows_repo
 from dda.station.schemas.results import ResultOut
 from dda.station.schemas.workflows import WorkflowIn, WorkflowOut
@@ -14,7 +16,7 @@ from dda.station.services import workflows as workflows_service
 
 router = APIRouter(prefix="/api/v1/workflows", tags=["workflows"])
 WorkflowId = Annotated[int, Path(ge=1, le=2**63 - 1)]
-MAX_UPLOAD_BYTES = 64 * 1024 * 1024
+MAX_UPLOAD_BYTES = IMAGE_UPLOAD_LIMIT
 
 
 @router.get("")
@@ -62,15 +64,17 @@ def run_workflow(
     file: Annotated[UploadFile | None, File()] = None,
 ) -> ResultOut:
     """One capture now (or the uploaded image) through the workflow; answers once the result is stored."""
-    upload = None
-    if file is not None:
+    if file is None:
+        return result_out(station, station.workflows.run(workflow_id, None, "upload"))
+    with upload_slot():  # few uploads in memory at once, whatever the number of callers
         upload = file.file.read(MAX_UPLOAD_BYTES + 1)
         if len(upload) > MAX_UPLOAD_BYTES:
             raise InvalidInput(
                 f"the image is larger than {MAX_UPLOAD_BYTES // 2**20} MiB", hint="send a smaller file"
             )
-    filename = (file.filename or "upload") if file is not None else "upload"
-    row = station.workflows.run(workflow_id, upload, filename)
+        with pipeline_memory(upload, file.filename or "upload"):
+            row = station.workflows.run(workflow_id, upload, file.filename or "upload")
+        del upload
     return result_out(station, row)
 
 
