@@ -63,6 +63,7 @@ EXPECTED: dict[tuple[str, str], str] = {
     ("GET", "/api/v1/results/{result_id}/image"): "viewer",
     ("GET", "/api/v1/captures/{capture_id}/image"): "viewer",
     ("GET", "/api/v1/health"): "public",
+    ("GET", "/api/v1/health/history"): "viewer",
     ("GET", "/metrics"): "viewer",
     ("GET", "/v2"): "public",
     ("GET", "/v2/health/live"): "public",

@@ -55,6 +55,11 @@ def test_health_and_metrics(
         assert health["latency_ms"][stage]["count"] == 3 and health["latency_ms"][stage]["p99"] is not None
     assert health["memory"]["rss_bytes"] > 0 and health["disk"]["total_bytes"] > 0
     assert health["storage"]["used_bytes"] > 0
+    station = client.app.state.station  # type: ignore[attr-defined]
+    station.history.sample(station)
+    history = client.get("/api/v1/health/history", headers=auth).json()
+    assert history["interval_s"] > 0 and history["points"][-1]["rss_mb"] > 0
+    assert client.get("/api/v1/health/history").status_code == 401
     metrics = client.get("/metrics", headers=auth)
     assert metrics.headers["content-type"].startswith("text/plain")
     assert 'dda_results_total{prediction="anomaly",workflow="h"} 2.0' in metrics.text

@@ -61,10 +61,12 @@ def start_station(settings: Settings, loader: Loader = default_loader) -> Statio
             station.setup_guard.announce()
     station.store.start()
     station.workflows.restore()
+    station.history.start(station)
     return station
 
 
 def stop_station(station: Station) -> None:
+    station.history.stop()
     station.workflows.shutdown()
     station.registry.close()
     station.engine.dispose()

@@ -19,6 +19,7 @@ from dda.station.database import migrate, open_database
 from dda.station.paths import StationPaths
 from dda.station.services.access import Network, SetupGuard, UrlSigner, parse_networks
 from dda.station.services.auth import LoginThrottle
+from dda.station.services.health_history import HealthHistory
 from dda.station.services.metrics import StationMetrics
 from dda.station.services.model_registry import Loader, ModelRegistry, default_loader
 from dda.station.services.pipeline import Inspector
@@ -48,6 +49,7 @@ class Station:
     trusted_proxies: list[Network] = field(default_factory=list)
     setup_guard: SetupGuard = field(default_factory=SetupGuard)
     signer: UrlSigner = field(default_factory=lambda: UrlSigner(secrets.token_hex(32)))
+    history: HealthHistory = field(default_factory=HealthHistory)
     kserve_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
     @contextmanager

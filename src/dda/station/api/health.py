@@ -20,6 +20,12 @@ def get_health(user: Public, station: StationDep) -> dict[str, Any]:
     return health(station)
 
 
+@router.get("/api/v1/health/history")
+def get_health_history(_: Viewer, station: StationDep) -> dict[str, Any]:
+    """The last hour of CPU, memory, station RSS and throughput, one point per 5 s (oldest first)."""
+    return {"interval_s": station.history.interval_s, "points": station.history.points()}
+
+
 @router.get("/metrics")
 def metrics(_: Viewer, station: StationDep) -> Response:
     """Prometheus metrics (scrape with an API token: ``authorization: Bearer dda_...``)."""

@@ -33,4 +33,5 @@ class ModelOut(BaseModel):
     status: str  # loaded | installed
     pinned_by: list[str]
     metrics: dict[str, Any] = Field(default_factory=dict)
-    precision: str = "FP32"  # FP32 | FP16 | INT8 (quantized)
+    precision: str = "FP32"  # FP32 | INT8 (quantized)
+    mask_colors: dict[str, str] = Field(default_factory=dict)  # mask class -> "#rrggbb" in mask images

@@ -66,3 +66,4 @@ def health(station: Station) -> dict[str, Any]:
         },
         "workflows": workflows,
     }
+

@@ -84,7 +84,16 @@ def _describe(station: Station, session: Session, package_dir: Path) -> ModelOut
         pinned_by=workflows_repo.names_pinning(session, manifest.name, manifest.version),
         metrics=manifest.metrics,
         precision=str(getattr(manifest, "precision", "fp32")).upper(),
+        mask_colors=_mask_colors(manifest.mask_labels),
     )
+
+
+def _mask_colors(mask_labels: list[str]) -> dict[str, str]:
+    """The colour each mask class has in the stored mask images (the Ground Truth colour map)."""
+    from dda.formats.masks import color_map_for
+
+    entries = color_map_for(["background", *mask_labels])
+    return {entry["class-name"]: entry["hex-color"] for key, entry in entries.items() if key != "0"}
 
 
 def list_models(station: Station, session: Session) -> list[ModelOut]:
