@@ -45,7 +45,7 @@ class HealthHistory:
             while not self._stop.wait(self.interval_s):
                 try:
                     self.sample(station)
-                except Exception:  # noqa: BLE001, S112 - a missed sample must not end the sampler
+                except Exception:  # noqa: S112 - a missed sample must not end the sampler
                     continue
 
         self._thread = threading.Thread(target=run, name="health-history", daemon=True)
