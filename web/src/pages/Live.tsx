@@ -11,7 +11,6 @@ import Select from "@cloudscape-design/components/select";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Grid from "@cloudscape-design/components/grid";
 import Alert from "@cloudscape-design/components/alert";
-import ColumnLayout from "@cloudscape-design/components/column-layout";
 import { api, type ImageKind, type InferenceResult, type Workflow } from "../api";
 import { AuthImage } from "../components/AuthImage";
 import { useNotify } from "../components/notify";
@@ -72,11 +71,11 @@ function ImageLegend({ kind, maskColors }: { kind: ImageKind; maskColors: Record
 }
 
 /** Good / defect / defect rate for the workflow since its results began. */
-function Counters({ workflowId }: { workflowId: number }) {
-  const summary = useLoader(() => api.summary(workflowId), [workflowId], POLL_MS * 2);
+function Counters({ workflowId, latestId }: { workflowId: number; latestId?: number }) {
+  const summary = useLoader(() => api.summary(workflowId), [workflowId, latestId], POLL_MS * 2);
   const { good, defect, rate } = counters(summary.data);
   return (
-    <ColumnLayout columns={3} variant="text-grid">
+    <SpaceBetween direction="horizontal" size="xxl">
       <div>
         <Box variant="awsui-key-label">Good</Box>
         <div className="counter-value" data-testid="count-good" style={{ color: "#037f0c" }}>{good}</div>
@@ -89,15 +88,15 @@ function Counters({ workflowId }: { workflowId: number }) {
         <Box variant="awsui-key-label">Defect rate</Box>
         <div className="counter-value" data-testid="count-rate">{rate}</div>
       </div>
-    </ColumnLayout>
+    </SpaceBetween>
   );
 }
 
 /** The most recent anomaly stays on screen while normal parts go by. */
-function LastAnomaly({ workflowId }: { workflowId: number }) {
+function LastAnomaly({ workflowId, latestId }: { workflowId: number; latestId?: number }) {
   const last = useLoader(
     async () => (await api.listResults({ workflow_id: workflowId, prediction: "anomaly", limit: 1 })).items[0] ?? null,
-    [workflowId],
+    [workflowId, latestId],
     POLL_MS * 2,
   );
   const anomaly = last.data;
@@ -201,7 +200,7 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
           {result && <ImageLegend kind={shown} maskColors={model?.mask_colors ?? {}} />}
         </Container>
         <Container header={<Header variant="h3">Counters</Header>}>
-          <Counters workflowId={workflow.id} />
+          <Counters workflowId={workflow.id} latestId={latest?.id} />
         </Container>
       </SpaceBetween>
       <SpaceBetween size="l">
@@ -250,7 +249,7 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
             }}
           />
         </Container>
-        <LastAnomaly workflowId={workflow.id} />
+        <LastAnomaly workflowId={workflow.id} latestId={latest?.id} />
       </SpaceBetween>
     </Grid>
   );
