@@ -172,9 +172,9 @@ def test_operator_first_session(station: str, model_package: Path, tmp_path: Pat
             _install_model(page, station, model_package)
             _create_workflow(page, station)
             verdict = _run_on_live_page(page, station)
-            page.screenshot(path=str(tmp_path / "browser-live.png"))
             assert verdict in ("normal", "anomaly")
             _check_live_extras(page)
+            page.screenshot(path=str(tmp_path / "browser-live.png"))
             problems += _page_problems(page, "live")
             _check_history(page, station, problems)
             for route, heading in PAGES:
