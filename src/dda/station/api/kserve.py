@@ -84,12 +84,44 @@ async def _infer(request: Request, station: Any, name: str, version: str | None)
     )
 
 
-@router.post("/models/{name}/infer")
+INFER_BODY = {
+    "requestBody": {
+        "content": {
+            "application/json": {
+                "schema": {
+                    "type": "object",
+                    "properties": {
+                        "id": {"type": "string"},
+                        "inputs": {
+                            "type": "array",
+                            "items": {
+                                "type": "object",
+                                "properties": {
+                                    "name": {"type": "string"},
+                                    "datatype": {"type": "string"},
+                                    "shape": {"type": "array", "items": {"type": "integer"}},
+                                    "data": {"type": "array"},
+                                    "parameters": {"type": "object"},
+                                },
+                                "required": ["name", "datatype", "shape"],
+                            },
+                        },
+                        "outputs": {"type": "array", "items": {"type": "object"}},
+                    },
+                    "required": ["inputs"],
+                }
+            }
+        }
+    }
+}
+
+
+@router.post("/models/{name}/infer", openapi_extra=INFER_BODY)
 async def infer(name: str, request: Request, _: Operator, station: StationDep) -> Response:
     return await _infer(request, station, name, None)
 
 
-@router.post("/models/{name}/versions/{version}/infer")
+@router.post("/models/{name}/versions/{version}/infer", openapi_extra=INFER_BODY)
 async def infer_version(
     name: str, version: str, request: Request, _: Operator, station: StationDep
 ) -> Response:
