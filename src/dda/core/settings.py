@@ -55,8 +55,8 @@ class StationSettings(BaseModel):
     # decodes run at once: together they bound the memory untrusted uploads can claim.
     decode_budget_mb: int = Field(default=64, ge=1, le=4096)
     max_concurrent_decodes: int = Field(default=2, ge=1, le=64)
-    # Memory all uploaded images in flight may take through the pipeline (about 40 B per pixel):
-    # this also caps one upload's size (224 MB: about 5.6 megapixels).
+    # Memory all uploaded images in flight may take through the pipeline (about 48 B per pixel):
+    # this also caps one upload's size (224 MB: about 4.7 megapixels).
     upload_memory_mb: int = Field(default=224, ge=16, le=65536)
 
 

@@ -17,6 +17,7 @@ import numpy as np
 
 from dda.core.errors import InvalidInput, Unavailable
 from dda.core.safe_image import decode_image, probe_image
+from dda.station.memory import release_memory
 from dda.station.plugins.sources.base import Frame, to_rgb
 
 JPEG_MAGIC = b"\xff\xd8\xff"
@@ -25,8 +26,8 @@ DECODE_WAIT_S = 30.0
 
 
 # What one image costs on its way through the station (decode, model input, anomaly map, overlay,
-# mask, encoded files, the upload itself), per pixel: measured 30-40 B on RGB photos.
-PIPELINE_BYTES_PER_PIXEL = 40
+# mask, encoded files, the upload itself), per pixel: measured 30-44 B on RGB photos.
+PIPELINE_BYTES_PER_PIXEL = 48
 
 
 class MemoryPool:
@@ -94,6 +95,7 @@ def pipeline_memory(data: bytes, origin: str) -> Iterator[None]:
         yield
     finally:
         pool.release(cost)
+        release_memory()
 
 
 def sniff_format(data: bytes) -> str | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import sys
+from collections.abc import Callable
 
 from dda.core.logging import get_logger
 
@@ -46,3 +47,22 @@ def tune_malloc() -> bool:
     if not ok:
         log.warning("mallopt refused a setting; memory use may be higher under bursts")
     return ok
+
+
+
+_trim: Callable[[int], int] | None = None
+_trim_checked = False
+
+
+def release_memory() -> None:
+    """Hand freed heap pages back to the OS (glibc ``malloc_trim``); after a large request."""
+    global _trim, _trim_checked
+    if not _trim_checked:
+        _trim_checked = True
+        name = ctypes.util.find_library("c") if sys.platform.startswith("linux") else None
+        try:
+            _trim = ctypes.CDLL(name).malloc_trim if name else None
+        except (OSError, AttributeError):
+            _trim = None
+    if _trim is not None:
+        _trim(0)

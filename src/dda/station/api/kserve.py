@@ -12,6 +12,7 @@ from starlette.concurrency import run_in_threadpool
 import dda
 from dda.core.errors import NotFound
 from dda.station.api.deps import Operator, Public, StationDep, Viewer
+from dda.station.memory import release_memory
 from dda.station.services import kserve
 
 router = APIRouter(prefix="/v2", tags=["kserve v2"])
@@ -77,6 +78,8 @@ async def _infer(request: Request, station: Any, name: str, version: str | None)
 
         outputs = await run_in_threadpool(run)
         payload, header_length = kserve.build_response(name, chosen, parsed, outputs)
+        del body, parsed
+        release_memory()
     if header_length is None:
         return Response(payload, media_type="application/json")
     return Response(

@@ -13,11 +13,14 @@ from starlette.exceptions import HTTPException
 from starlette.responses import JSONResponse
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
+from dda.station.memory import release_memory
+
 MIB = 2**20
 DEFAULT_BODY_LIMIT = 1 * MIB  # JSON bodies of the REST API
 IMAGE_UPLOAD_LIMIT = 32 * MIB  # a 50-megapixel JPEG is about 20 MiB
 KSERVE_BODY_LIMIT = 64 * MIB + 4 * MIB  # binary tensor + its JSON header
 MODEL_PACKAGE_LIMIT = 4 * 1024 * MIB
+TRIM_AFTER = 8 * MIB
 
 
 @dataclass(frozen=True)
@@ -76,7 +79,11 @@ class BodyLimitMiddleware:
                     raise BodyTooLarge(limit)
             return message
 
-        await self.app(scope, limited, send)
+        try:
+            await self.app(scope, limited, send)
+        finally:
+            if received > TRIM_AFTER:
+                release_memory()  # a large body's buffers go back to the OS, not to the next request
 
 
 def _content_length(scope: Scope) -> int | None:
