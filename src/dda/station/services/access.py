@@ -87,8 +87,8 @@ class SetupGuard:
             self._code = secrets.token_hex(4).upper()
             code = self._code
         print(
-            f"\n  DDA station is not set up yet. Create the admin from this machine "
-            f"(http://127.0.0.1:...), or elsewhere with the one-time setup code: {code}\n",
+            "\n  DDA station is not set up yet: create the admin in a browser on this machine, "
+            f"or from another machine with the one-time setup code: {code}\n",
             file=sys.stderr,
             flush=True,
         )
