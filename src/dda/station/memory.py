@@ -49,7 +49,6 @@ def tune_malloc() -> bool:
     return ok
 
 
-
 _trim: Callable[[int], int] | None = None
 _trim_checked = False
 

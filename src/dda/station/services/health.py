@@ -66,4 +66,3 @@ def health(station: Station) -> dict[str, Any]:
         },
         "workflows": workflows,
     }
-
