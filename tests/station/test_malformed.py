@@ -102,6 +102,7 @@ KSERVE_BAD = [
     ("ragged data", _infer_json({**IMAGE, "data": [[1, 2], [3]]}), {}),
     ("data too short", _infer_json({**IMAGE, "data": [1]}), {}),
     ("bad datatype", _infer_json({**IMAGE, "datatype": "UINT9"}), {}),
+    ("datatype a list", _infer_json({**IMAGE, "datatype": ["UINT8"]}), {}),
     ("float shape", _infer_json({**IMAGE, "shape": [1.5, 1, 3]}), {}),
     ("huge shape", _infer_json({**IMAGE, "shape": [2**40, 2**40, 3]}), {}),
     ("bool shape", _infer_json({**IMAGE, "shape": [True, True, 3]}), {}),

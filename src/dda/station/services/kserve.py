@@ -141,7 +141,8 @@ def _header(body: bytes, split: int) -> dict[str, Any]:
 
 def _shape(name: object, datatype: object, shape: object) -> list[int]:
     if (
-        datatype not in DTYPES
+        not isinstance(datatype, str)
+        or datatype not in DTYPES
         or not isinstance(shape, list)
         or not 1 <= len(shape) <= 8
         or not all(type(d) is int and 0 <= d <= 2**31 for d in shape)
