@@ -425,3 +425,16 @@ def test_encode_jpeg_refuses_rgba_and_bad_quality() -> None:
         encode_jpeg(np.zeros((4, 4, 4), dtype=np.uint8))
     with pytest.raises(InvalidInput, match="quality"):
         encode_jpeg(np.zeros((4, 4, 3), dtype=np.uint8), quality=0)
+
+
+def test_memory_budget_refuses_from_the_header_before_decoding() -> None:
+    """A small file that would decode to far more than the budget is refused without decoding."""
+    from dda.core.safe_image import decode_memory
+
+    data = encode_png(np.zeros((1200, 1500, 3), dtype=np.uint8))
+    need = decode_memory(1500, 1200, "RGB")
+    assert need == 1500 * 1200 * (4 + 0 + 3)
+    with pytest.raises(InvalidInput, match="budget"):
+        decode_image(data, max_bytes=need - 1)
+    assert decode_image(data, max_bytes=need).shape == (1200, 1500, 3)
+    assert decode_memory(10, 10, "L", mode="RGB") == 100 * (1 + 4 + 3)

@@ -50,7 +50,7 @@ def test_missing_config_file_is_a_clear_error(monkeypatch: pytest.MonkeyPatch, t
         Settings()
 
 
-@pytest.mark.parametrize("secret", ["", "   ", DEFAULT_SECRET_KEY])
+@pytest.mark.parametrize("secret", ["", "   ", DEFAULT_SECRET_KEY, "x" * 31, "short-but-not-empty"])
 def test_production_refuses_default_or_empty_secret(monkeypatch: pytest.MonkeyPatch, secret: str) -> None:
     monkeypatch.setenv("DDA_ENV", "production")
     monkeypatch.setenv("DDA_SECRET_KEY", secret)

@@ -44,7 +44,8 @@ def app(station_settings: Settings) -> FastAPI:
 
 @pytest.fixture
 def client(app: FastAPI) -> Iterator[TestClient]:
-    with TestClient(app) as test_client:
+    # A loopback peer, as a browser on the station itself (first setup needs loopback or the code).
+    with TestClient(app, client=("127.0.0.1", 50000)) as test_client:
         yield test_client
 
 

@@ -17,7 +17,9 @@ from tests.procs import free_port
 def serve_in_thread(app: FastAPI) -> Iterator[str]:
     port = free_port()
     server = uvicorn.Server(
-        uvicorn.Config(app, host="127.0.0.1", port=port, log_config=None, access_log=False)
+        uvicorn.Config(
+            app, host="127.0.0.1", port=port, log_config=None, access_log=False, proxy_headers=False
+        )
     )
     thread = threading.Thread(target=server.run, daemon=True)
     thread.start()

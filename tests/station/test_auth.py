@@ -11,11 +11,11 @@ from tests.station.conftest import ADMIN_PASSWORD, ADMIN_USER
 
 
 def test_first_run_setup_then_login(client: TestClient) -> None:
-    assert client.get("/api/v1/auth/status").json() == {"setup_required": True}
+    assert client.get("/api/v1/auth/status").json() == {"setup_required": True, "setup_code_required": False}
     created = client.post("/api/v1/auth/setup", json={"username": "ops", "password": "long-enough-1"})
     assert created.status_code == 201
     assert created.json()["username"] == "ops" and created.json()["is_admin"] is True
-    assert client.get("/api/v1/auth/status").json() == {"setup_required": False}
+    assert client.get("/api/v1/auth/status").json() == {"setup_required": False, "setup_code_required": False}
 
     again = client.post("/api/v1/auth/setup", json={"username": "evil", "password": "long-enough-2"})
     assert again.status_code == 409
@@ -45,7 +45,7 @@ def test_wrong_password_and_short_password(client: TestClient, auth: dict[str, s
 def test_setup_refuses_a_short_password(client: TestClient) -> None:
     response = client.post("/api/v1/auth/setup", json={"username": "ops", "password": "short"})
     assert response.status_code == 422
-    assert client.get("/api/v1/auth/status").json() == {"setup_required": True}
+    assert client.get("/api/v1/auth/status").json() == {"setup_required": True, "setup_code_required": False}
 
 
 def test_everything_but_health_needs_auth(client: TestClient, auth: dict[str, str]) -> None:
@@ -58,20 +58,29 @@ def test_everything_but_health_needs_auth(client: TestClient, auth: dict[str, st
         "/api/v1/results",
         "/api/v1/results/summary",
         "/v2/models/x",
+        "/metrics",
     ):
         response = client.get(path)
         assert response.status_code == 401, path
         assert response.headers["www-authenticate"] == "Bearer"
-    for path in ("/api/v1/health", "/metrics", "/v2/health/live", "/v2/health/ready", "/api/v1/auth/status"):
+    for path in ("/api/v1/health", "/v2/health/live", "/v2/health/ready", "/api/v1/auth/status"):
         assert client.get(path).status_code == 200, path
 
 
 def test_forged_or_expired_tokens_are_refused(client: TestClient, auth: dict[str, str]) -> None:
-    forged = jwt.encode({"sub": "1", "aud": "dda-station", "exp": 4102444800}, "wrong-key", algorithm="HS256")
+    forged = jwt.encode(
+        {"sub": "1", "aud": "dda-station", "exp": 4102444800, "iat": 1, "ver": 0},
+        "wrong-key",
+        algorithm="HS256",
+    )
     response = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {forged}"})
     assert response.status_code == 401
     station = client.app.state.station  # type: ignore[attr-defined]
-    expired = jwt.encode({"sub": "1", "aud": "dda-station", "exp": 1}, station.secret_key, algorithm="HS256")
+    expired = jwt.encode(
+        {"sub": "1", "aud": "dda-station", "exp": 1, "iat": 0, "ver": 0},
+        station.secret_key,
+        algorithm="HS256",
+    )
     response = client.get("/api/v1/auth/me", headers={"Authorization": f"Bearer {expired}"})
     assert response.status_code == 401 and "expired" in response.json()["detail"]
 

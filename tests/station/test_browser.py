@@ -162,27 +162,94 @@ def test_operator_first_session(station: str, model_package: Path, tmp_path: Pat
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.set_default_timeout(UI_TIMEOUT_MS)
+        expect.set_options(timeout=UI_TIMEOUT_MS)  # a busy CI box loads the model slowly
         errors: list[str] = []
         page.on("pageerror", lambda exc: errors.append(str(exc)))
+        problems: list[str] = []
         try:
-            _create_admin(page, station)
+            _create_admin(page, station, problems)
             _add_synthetic_source(page, station)
             _install_model(page, station, model_package)
             _create_workflow(page, station)
             verdict = _run_on_live_page(page, station)
-            page.screenshot(path=str(tmp_path / "browser-live.png"))
             assert verdict in ("normal", "anomaly")
-            page.goto(f"{station}/#/history")
-            expect(page.get_by_role("heading", name="Results")).to_contain_text("(1)")
+            _check_live_extras(page)
+            page.screenshot(path=str(tmp_path / "browser-live.png"))
+            problems += _page_problems(page, "live")
+            _check_history(page, station, problems)
+            for route, heading in PAGES:
+                page.goto(f"{station}/#/{route}")
+                expect(page.get_by_role("heading", name=heading, exact=True).first).to_be_visible()
+                page.wait_for_timeout(500)  # polled data rendered
+                problems += _page_problems(page, route)
         finally:
             page.screenshot(path=str(tmp_path / "browser-final.png"), full_page=True)
             browser.close()
         assert not errors, f"JavaScript errors in the page: {errors}"
+        assert not problems, "accessibility or layout problems:\n" + "\n".join(problems)
 
 
-def _create_admin(page: Page, base_url: str) -> None:
+PAGES = [
+    ("workflows", "Workflows"),
+    ("sources", "Image sources"),
+    ("models", "Models"),
+    ("health", "Application health"),
+]
+WINDOW_WIDTH = 1440
+
+
+def _page_problems(page: Page, name: str) -> list[str]:
+    """axe-core's serious and critical violations on the page as shown, and horizontal overflow."""
+    from axe_playwright_python.sync_playwright import Axe
+
+    results = Axe().run(page)
+    found = [
+        f"{name}: axe {v['id']} ({v['impact']}): {v['help']} - "
+        + "; ".join(str(n.get("target")) for n in v.get("nodes", [])[:3])
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
+    width = page.evaluate("document.documentElement.scrollWidth")
+    if width > WINDOW_WIDTH:
+        found.append(f"{name}: the page is {width} px wide, more than the {WINDOW_WIDTH} px window")
+    return found
+
+
+def _check_live_extras(page: Page) -> None:
+    """Fixed 0-1 score scale with the threshold mark, colour legend, live counters."""
+    expect(page.locator("[data-testid=score-bar]")).to_be_visible()
+    expect(page.locator("[data-testid=score-threshold]")).to_have_count(1)
+    expect(page.locator("[data-testid=mask-legend]")).to_be_visible()
+    expect(page.locator("[data-testid=count-good]")).to_be_visible()
+    page.wait_for_function(  # the counters poll the summary: one part counted, good or defect
+        "() => ['good', 'defect'].map(k => Number(document.querySelector(`[data-testid=count-${k}]`)"
+        ".textContent)).reduce((a, b) => a + b) === 1"
+    )
+    expect(page.locator("[data-testid=count-rate]")).to_contain_text("%")
+
+
+def _check_history(page: Page, base_url: str, problems: list[str]) -> None:
+    """One result, with a thumbnail (a signed URL, no token in it) and an unambiguous date."""
+    page.goto(f"{base_url}/#/history")
+    expect(page.get_by_role("heading", name="Results")).to_contain_text("(1)")
+    thumb = page.locator("img[data-testid=history-thumb]")
+    expect(thumb).to_be_visible()
+    page.wait_for_function("img => img.complete && img.naturalWidth > 0", arg=thumb.element_handle())
+    src = thumb.get_attribute("src") or ""
+    assert "sig=" in src and "token" not in src, src
+    expect(page.get_by_role("row").nth(1)).to_contain_text("UTC")
+    problems += _page_problems(page, "history")
+    page.get_by_role("button", name="Details").first.click()
+    expect(page.get_by_role("dialog")).to_be_visible()
+    page.wait_for_timeout(500)
+    problems += _page_problems(page, "result detail")
+    page.keyboard.press("Escape")
+
+
+def _create_admin(page: Page, base_url: str, problems: list[str]) -> None:
     page.goto(f"{base_url}/")
     expect(page.get_by_role("heading", name="Create admin")).to_be_visible()
+    problems += _page_problems(page, "sign-in")
     page.fill("#login-username", ADMIN[0])
     page.fill("#login-password", ADMIN[1])
     page.fill("#login-confirm", ADMIN[1])

@@ -46,7 +46,8 @@ def test_demo_reuses_the_last_model_and_runs_a_continuous_workflow(
     assert not (station_settings.station_dir / "models").exists()
 
     with TestClient(
-        create_app(demo_settings(station_settings), web_dist=None, configure_logs=False)
+        create_app(demo_settings(station_settings), web_dist=None, configure_logs=False),
+        client=("127.0.0.1", 50000),
     ) as client:
         token = client.post("/api/v1/auth/login", json={"username": user, "password": password}).json()
         auth = {"Authorization": f"Bearer {token['access_token']}"}

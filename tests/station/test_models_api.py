@@ -81,12 +81,16 @@ def test_install_from_url_and_from_the_cli(client: TestClient, auth: dict[str, s
     CliRunner().invoke(cli, ["station", "trust-key", str(public)])
     recorder = Recorder(files={"/pkg.tar.gz": build_signed_archive(tmp_path / "b1", private).read_bytes()})
     with recording_server(recorder) as base:
-        response = client.post(
+        refused = client.post("/api/v1/models", json={"url": f"{base}/pkg.tar.gz"}, headers=auth)
+        assert refused.status_code == 403 and "internal address" in refused.json()["detail"]
+        flag = client.post(
             "/api/v1/models", json={"url": f"{base}/pkg.tar.gz", "allow_private": True}, headers=auth
         )
-        missing = client.post(
-            "/api/v1/models", json={"url": f"{base}/nope", "allow_private": True}, headers=auth
-        )
+        assert flag.status_code == 422  # the caller cannot switch SSRF protection off
+        allowed = client.put("/api/v1/settings", json={"outbound_allow": ["127.0.0.0/8"]}, headers=auth)
+        assert allowed.status_code == 200, allowed.text
+        response = client.post("/api/v1/models", json={"url": f"{base}/pkg.tar.gz"}, headers=auth)
+        missing = client.post("/api/v1/models", json={"url": f"{base}/nope"}, headers=auth)
     assert response.status_code == 201, response.text
     assert missing.status_code == 503 and "404" in missing.json()["detail"]
 

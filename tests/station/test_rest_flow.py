@@ -140,7 +140,10 @@ def test_results_list_review_images_summary_export(
     )
     token = auth["Authorization"].split()[1]
     by_query = client.get(f"/api/v1/results/{ids[0]}/image", params={"kind": "input", "access_token": token})
-    assert by_query.status_code == 200
+    assert by_query.status_code == 401  # no tokens in URLs: signed image URLs instead
+    signed = client.get(f"/api/v1/results/{ids[0]}", headers=auth).json()["image_urls"]
+    assert set(signed) == {"input", "overlay"}
+    assert client.get(signed["input"]).content.startswith(b"\x89PNG")
 
     summary = client.get("/api/v1/results/summary", headers=auth).json()
     assert (summary["total"], summary["normal"], summary["anomaly"], summary["flagged"]) == (3, 1, 2, 1)

@@ -211,7 +211,9 @@ def test_mqtt_trigger_and_restart_restores_running_workflows(
 ) -> None:
     require_broker()
     topic = unique_topic("trigger")
-    with TestClient(create_app(station_settings, web_dist=None, configure_logs=False)) as client:
+    with TestClient(
+        create_app(station_settings, web_dist=None, configure_logs=False), client=("127.0.0.1", 50000)
+    ) as client:
         auth = _login(client)
         workflow = client.post(
             "/api/v1/workflows",
@@ -225,7 +227,9 @@ def test_mqtt_trigger_and_restart_restores_running_workflows(
             },
         ).json()
         client.post(f"/api/v1/workflows/{workflow['id']}/start", headers=auth)
-    with TestClient(create_app(station_settings, web_dist=None, configure_logs=False)) as client:
+    with TestClient(
+        create_app(station_settings, web_dist=None, configure_logs=False), client=("127.0.0.1", 50000)
+    ) as client:
         auth = _login(client)
         shown = client.get(f"/api/v1/workflows/{workflow['id']}", headers=auth).json()
         assert shown["state"] == "running"  # started again by the new process
@@ -238,7 +242,7 @@ def test_mqtt_trigger_and_restart_restores_running_workflows(
         assert _wait(lambda: count() == 1)
         result = client.get("/api/v1/results", headers=auth).json()["items"][0]
         assert result["capture_type"] == "mqtt"
-        health = client.get("/api/v1/health").json()
+        health = client.get("/api/v1/health", headers=auth).json()
         assert health["workflows"][0]["state"] == "running" and health["latency_ms"]["total"]["count"] == 1
 
 

@@ -35,7 +35,7 @@ INTERNAL = [
 def test_internal_targets_are_refused(url: str) -> None:
     with pytest.raises(PermissionDenied) as caught:
         netsafe.check_target(url, allow_private=False)
-    assert "allow_private" in (caught.value.hint or "")
+    assert "allow-list" in (caught.value.hint or "")
 
 
 @pytest.mark.parametrize(

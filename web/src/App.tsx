@@ -29,15 +29,15 @@ const PAGES: { path: string; title: string }[] = [
 type Session =
   | { kind: "checking" }
   | { kind: "unreachable"; error: string }
-  | { kind: "login"; setupRequired: boolean }
+  | { kind: "login"; setupRequired: boolean; setupCodeRequired?: boolean }
   | { kind: "ready"; username: string };
 
 function useSession(): [Session, (s: Session) => void, () => void] {
   const [session, setSession] = useState<Session>({ kind: "checking" });
   const check = useCallback(async () => {
     try {
-      const { setup_required } = await api.authStatus();
-      if (setup_required) return setSession({ kind: "login", setupRequired: true });
+      const { setup_required, setup_code_required } = await api.authStatus();
+      if (setup_required) return setSession({ kind: "login", setupRequired: true, setupCodeRequired: Boolean(setup_code_required) });
       if (!getToken()) return setSession({ kind: "login", setupRequired: false });
       const me = await api.me();
       setSession({ kind: "ready", username: me.username });
@@ -99,7 +99,7 @@ export function App() {
     );
   }
   if (session.kind === "login") {
-    return <LoginPage setupRequired={session.setupRequired} onLoggedIn={(username) => setSession({ kind: "ready", username })} />;
+    return <LoginPage setupRequired={session.setupRequired} setupCodeRequired={session.setupCodeRequired} onLoggedIn={(username) => setSession({ kind: "ready", username })} />;
   }
 
   const active = PAGES.find((p) => p.path === path)?.path ?? "/live";

@@ -102,6 +102,8 @@ export type InferenceResult = {
   downloaded: boolean;
   latency_ms: Record<string, number>;
   has_mask: boolean;
+  /** kind -> short-lived signed URL of that one image (usable in <img src>, no token in it) */
+  image_urls?: Partial<Record<ImageKind, string>>;
 };
 export type ResultPage = { items: InferenceResult[]; total: number };
 /** schemas/results.py ResultQuery */
@@ -173,10 +175,17 @@ export type Model = {
   status: "loaded" | "installed" | string;
   pinned_by: string[];
   metrics: Record<string, unknown>;
+  /** FP32 or INT8 (quantized) */
+  precision?: string;
+  /** mask class -> colour in the mask images */
+  mask_colors?: Record<string, string>;
 };
 
 export type LatencyStats = { p50: number | null; p99: number | null; count?: number | null };
-/** services/health.py health() (GET /api/v1/health, no login needed) */
+/** services/health_history.py (GET /api/v1/health/history): one point per interval, oldest first */
+export type HealthPoint = { t: number; cpu_percent: number; memory_percent: number; rss_mb: number; throughput_per_s: number };
+export type HealthHistory = { interval_s: number; points: HealthPoint[] };
+/** services/health.py health() (GET /api/v1/health with a login; without one only {status, live}) */
 export type Health = {
   status: "ok" | "degraded" | string;
   version: string;
@@ -192,11 +201,11 @@ export type Health = {
   workflows: { id: Id; name: string; state: string; error: string | null }[];
 };
 
-export type AuthStatus = { setup_required: boolean };
+export type AuthStatus = { setup_required: boolean; setup_code_required?: boolean };
 /** schemas/auth.py TokenOut */
 export type Token = { access_token: string; token_type: string; expires_in: number };
 /** schemas/auth.py UserOut */
-export type Me = { id: Id; username: string; is_admin: boolean; created_at: string };
+export type Me = { id: Id; username: string; role: "admin" | "operator" | "viewer" | string; is_admin: boolean; created_at: string };
 
 // ---------- plumbing ----------
 
@@ -305,7 +314,8 @@ const enc = (part: string | number) => encodeURIComponent(String(part));
 export const api = {
   // auth
   authStatus: () => json<AuthStatus>("/auth/status"),
-  setup: (username: string, password: string) => send<unknown>("POST", "/auth/setup", { username, password }),
+  setup: (username: string, password: string, setupCode?: string) =>
+    send<unknown>("POST", "/auth/setup", { username, password, ...(setupCode ? { setup_code: setupCode } : {}) }),
   login: (username: string, password: string) =>
     send<Token>("POST", "/auth/login", { username, password }),
   me: () => json<Me>("/auth/me"),
@@ -348,9 +358,8 @@ export const api = {
     form.append("file", file);
     return json<Model>("/models", { method: "POST", body: form });
   },
-  /** schemas/models.py ModelUrlIn; allowPrivate permits loopback/private-network URLs. */
-  installModelUrl: (url: string, allowPrivate = false) =>
-    send<Model>("POST", "/models", { url, allow_private: allowPrivate }),
+  /** schemas/models.py ModelUrlIn. Hosts on the local network need the admin's outbound allow-list. */
+  installModelUrl: (url: string) => send<Model>("POST", "/models", { url }),
   deleteModel: (name: string, version: string) => send<void>("DELETE", `/models/${enc(name)}/${enc(version)}`),
   loadModel: (name: string, version: string) => send<Model>("POST", `/models/${enc(name)}/${enc(version)}/load`),
   unloadModel: (name: string, version: string) =>
@@ -375,4 +384,5 @@ export const api = {
   },
 
   health: () => json<Health>("/health"),
+  healthHistory: () => json<HealthHistory>("/health/history"),
 };

@@ -27,11 +27,50 @@ export function formatBytes(bytes: number | null | undefined): string {
   return `${unit === 0 ? value : value.toFixed(1)} ${UNITS[unit]}`;
 }
 
-export function formatTime(iso: string | null | undefined): string {
+const pad = (n: number, width = 2) => String(Math.trunc(Math.abs(n))).padStart(width, "0");
+
+/**
+ * An unambiguous time: ISO-like local date and time with the UTC offset, "2026-12-01 16:05:09 UTC+01:00".
+ * `offsetMinutes` (east of UTC) defaults to the browser's offset at that instant (tests pass one).
+ */
+export function formatTime(iso: string | null | undefined, offsetMinutes?: number): string {
   if (!iso) return "–";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return date.toLocaleString(undefined, { hour12: false });
+  const offset = offsetMinutes ?? -date.getTimezoneOffset();
+  const local = new Date(date.getTime() + offset * 60_000);
+  const day = `${local.getUTCFullYear()}-${pad(local.getUTCMonth() + 1)}-${pad(local.getUTCDate())}`;
+  const time = `${pad(local.getUTCHours())}:${pad(local.getUTCMinutes())}:${pad(local.getUTCSeconds())}`;
+  const zone = offset === 0 ? "UTC" : `UTC${offset > 0 ? "+" : "-"}${pad(offset / 60)}:${pad(offset % 60)}`;
+  return `${day} ${time} ${zone}`;
+}
+
+/** Where a score sits on the fixed 0–1 scale (clamped), as a fraction. */
+export function scoreFraction(value: number | null | undefined): number {
+  if (value === null || value === undefined || !Number.isFinite(value)) return 0;
+  return Math.min(1, Math.max(0, value));
+}
+
+/** The Live counters from a results summary: good, defect, and the defect rate. */
+export function counters(summary: { normal: number; anomaly: number } | null | undefined): {
+  good: number;
+  defect: number;
+  rate: string;
+} {
+  const good = summary?.normal ?? 0;
+  const defect = summary?.anomaly ?? 0;
+  const total = good + defect;
+  return { good, defect, rate: total ? formatPercent(defect / total) : "–" };
+}
+
+/** A model's evaluation metrics as a short text: "auroc 0.98 · f1 0.91" (numbers only, 3 at most). */
+export function formatMetrics(metrics: Record<string, unknown> | null | undefined, max = 3): string {
+  if (!metrics) return "–";
+  const parts = Object.entries(metrics)
+    .filter(([, v]) => typeof v === "number" && Number.isFinite(v))
+    .slice(0, max)
+    .map(([k, v]) => `${k} ${formatNumber(v as number)}`);
+  return parts.length ? parts.join(" · ") : "–";
 }
 
 export function formatDuration(seconds: number | null | undefined): string {

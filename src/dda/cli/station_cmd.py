@@ -48,7 +48,9 @@ def announcing_server(app: Any, host: str, port: int, announce: Callable[[], Non
             if announce is not None and self.started:
                 announce()
 
-    return _Server(uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False))
+    # proxy_headers=False: X-Forwarded-For is trusted only from station.trusted_proxies (in the app)
+    config = uvicorn.Config(app, host=host, port=port, log_config=None, access_log=False, proxy_headers=False)
+    return _Server(config)
 
 
 @station_app.command("create-admin")
@@ -71,7 +73,7 @@ def create_admin(
             if reset:
                 auth.set_password(session, username, password)
             else:
-                auth.create_user(session, username, password, is_admin=True)
+                auth.create_user(session, username, password, role="admin")
     finally:
         station.engine.dispose()
     typer.echo(f"{'password reset for' if reset else 'admin created:'} {username}")

@@ -156,11 +156,13 @@ def decode_image(
     *,
     max_pixels: int = DEFAULT_MAX_PIXELS,
     mode: ImageMode = "RGB",
+    max_bytes: int | None = None,
 ) -> np.ndarray:
     """Decode an untrusted JPEG/PNG/BMP/TIFF into a uint8 array (HxWx3 RGB or HxW greyscale).
 
-    Raises InvalidInput for a disallowed or unknown format, an image over ``max_pixels`` (checked
-    from the header, before decoding), and truncated or corrupt data; NotFound for a missing path.
+    Raises InvalidInput for a disallowed or unknown format, an image over ``max_pixels`` or whose
+    decode would need more than ``max_bytes`` of memory (both checked from the header, before
+    decoding: see :func:`decode_memory`), and truncated or corrupt data; NotFound for a missing path.
     """
     if not 1 <= max_pixels <= MAX_PIXELS_CEILING:
         raise ValueError(f"max_pixels must be between 1 and {MAX_PIXELS_CEILING:,}, got {max_pixels:,}")
@@ -168,6 +170,8 @@ def decode_image(
         raise ValueError(f"mode must be 'RGB' or 'L', got {mode!r}")
     with _open_checked(data) as (image, fmt):
         _check_pixels(image, fmt, max_pixels)
+        if max_bytes is not None:
+            _check_memory(image, fmt, mode, max_bytes)
         try:
             image.load()
             orientation = _orientation(image, allow_load=True)
@@ -246,6 +250,31 @@ def _check_pixels(image: Image.Image, fmt: str, max_pixels: int) -> None:
         raise InvalidInput(
             f"{fmt} image is {width}x{height} = {pixels:,} pixels, over the {max_pixels:,}-pixel limit",
             hint="downscale or crop the image before uploading it, or raise max_pixels",
+        )
+
+
+# Bytes per pixel Pillow holds for a mode while decoding (RGB and friends are stored 4 wide).
+_MODE_BYTES = {"1": 1, "L": 1, "P": 1, "LA": 4, "PA": 4, "I;16": 2, "I;16B": 2, "I;16L": 2, "I;16N": 2}
+
+
+def decode_memory(width: int, height: int, pil_mode: str, mode: ImageMode = "RGB") -> int:
+    """Peak bytes a decode takes: Pillow's pixel buffer (pixels x bands x bytes per band), a
+    converted copy when the mode changes, and the output array (pixels x channels)."""
+    pixels = width * height
+    stored = _MODE_BYTES.get(pil_mode, 4)
+    out_channels = 3 if mode == "RGB" else 1
+    converted = 0 if pil_mode == mode else 4
+    return pixels * (stored + converted + out_channels)
+
+
+def _check_memory(image: Image.Image, fmt: str, mode: ImageMode, max_bytes: int) -> None:
+    width, height = image.size
+    need = decode_memory(width, height, image.mode, mode)
+    if need > max_bytes:
+        raise InvalidInput(
+            f"{fmt} image is {width}x{height} ({image.mode}); decoding it would take "
+            f"{need / 2**20:.0f} MiB, over the {max_bytes / 2**20:.0f} MiB budget per image",
+            hint="downscale or crop the image before sending it",
         )
 
 

@@ -24,6 +24,7 @@ from pydantic_settings import (
 from dda.core.errors import InvalidInput
 
 DEFAULT_SECRET_KEY = "dda-development-secret-change-me"  # noqa: S105 - refused in production
+MIN_SECRET_BYTES = 32  # HS256 keys shorter than the hash output are guessable offline
 CONFIG_FILE_ENV = "DDA_CONFIG_FILE"
 
 
@@ -71,6 +72,15 @@ class StationSettings(BaseModel):
     agent_interval_s: float | None = Field(default=None, gt=0, le=3600)
     upload: ResultUploadSettings = Field(default_factory=ResultUploadSettings)
     remote: RemoteOperationSettings = Field(default_factory=RemoteOperationSettings)
+    # Addresses/CIDRs of reverse proxies whose X-Forwarded-For is believed; nobody else's is.
+    trusted_proxies: list[str] = Field(default_factory=list)
+    # Memory one image decode may take (pixels x channels x bytes per channel), and how many
+    # decodes run at once: together they bound the memory untrusted uploads can claim.
+    decode_budget_mb: int = Field(default=64, ge=1, le=4096)
+    max_concurrent_decodes: int = Field(default=2, ge=1, le=64)
+    # Memory all uploaded images in flight may take through the pipeline (about 48 B per pixel):
+    # this also caps one upload's size (224 MB: about 4.7 megapixels).
+    upload_memory_mb: int = Field(default=224, ge=16, le=65536)
 
 
 class OidcSettings(BaseModel):
@@ -161,9 +171,12 @@ class Settings(BaseSettings):
     @model_validator(mode="after")
     def _refuse_default_secret_in_production(self) -> Settings:
         secret = self.secret_key.get_secret_value()
-        if self.env == "production" and (not secret.strip() or secret == DEFAULT_SECRET_KEY):
+        if self.env == "production" and (
+            not secret.strip() or secret == DEFAULT_SECRET_KEY or len(secret.encode()) < MIN_SECRET_BYTES
+        ):
             raise InvalidInput(
-                "DDA_SECRET_KEY is empty or the built-in development value while DDA_ENV=production",
+                "DDA_SECRET_KEY is empty, the built-in development value or shorter than "
+                f"{MIN_SECRET_BYTES} bytes while DDA_ENV=production",
                 hint="set DDA_SECRET_KEY to a long random value, e.g. "
                 "`python -c 'import secrets; print(secrets.token_urlsafe(48))'`",
             )

@@ -18,12 +18,29 @@ import dda
 from dda.core.logging import configure_logging, get_logger
 from dda.core.settings import Settings, get_settings
 from dda.station.agent.worker import Agent
-from dda.station.api import auth, decisions, health, kserve, models, plugins, results, sources, workflows
+from dda.station.api import (
+    auth,
+    decisions,
+    health,
+    kserve,
+    models,
+    plugins,
+    results,
+    sources,
+    users,
+    workflows,
+)
+from dda.station.api import (
+    settings as settings_api,
+)
 from dda.station.api.errors import install_error_handlers
+from dda.station.api.limits import BodyLimitMiddleware
 from dda.station.api.web import find_web_dist, mount_web
 from dda.station.context import Station, build_station
 from dda.station.db.models import ImageSource
+from dda.station.memory import tune_malloc
 from dda.station.repositories import sources as sources_repo
+from dda.station.services import auth as auth_service
 from dda.station.services.model_registry import Loader, default_loader
 
 log = get_logger(__name__)
@@ -38,14 +55,20 @@ def seed_defaults(station: Station) -> None:
 
 
 def start_station(settings: Settings, loader: Loader = default_loader) -> Station:
+    tune_malloc()
     station = build_station(settings, loader)
     seed_defaults(station)
+    with station.session() as session:
+        if auth_service.setup_required(session):
+            station.setup_guard.announce()
     station.store.start()
     station.workflows.restore()
+    station.history.start(station)
     return station
 
 
 def stop_station(station: Station) -> None:
+    station.history.stop()
     station.workflows.shutdown()
     station.registry.close()
     station.engine.dispose()
@@ -85,7 +108,9 @@ def create_app(
         lifespan=lifespan,
     )
     install_error_handlers(app)
-    for router in (auth, plugins, sources, workflows, decisions, models, results, health, kserve):
+    app.add_middleware(BodyLimitMiddleware)
+    routers = (auth, users, settings_api, plugins, sources, workflows, decisions, models, results, health)
+    for router in (*routers, kserve):
         app.include_router(router.router)
     mount_web(app, web_dist if web_dist is not None else find_web_dist())
     return app

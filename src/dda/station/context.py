@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
 import secrets
 import time
@@ -16,7 +17,9 @@ from sqlalchemy.orm import Session, sessionmaker
 from dda.core.settings import DEFAULT_SECRET_KEY, Settings
 from dda.station.database import migrate, open_database
 from dda.station.paths import StationPaths
+from dda.station.services.access import Network, SetupGuard, UrlSigner, parse_networks
 from dda.station.services.auth import LoginThrottle
+from dda.station.services.health_history import HealthHistory
 from dda.station.services.metrics import StationMetrics
 from dda.station.services.model_registry import Loader, ModelRegistry, default_loader
 from dda.station.services.pipeline import Inspector
@@ -43,6 +46,11 @@ class Station:
 
     secret_key: str = ""
     login_throttle: LoginThrottle = field(default_factory=LoginThrottle)
+    trusted_proxies: list[Network] = field(default_factory=list)
+    setup_guard: SetupGuard = field(default_factory=SetupGuard)
+    signer: UrlSigner = field(default_factory=lambda: UrlSigner(secrets.token_hex(32)))
+    history: HealthHistory = field(default_factory=HealthHistory)
+    kserve_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -66,20 +74,47 @@ def signing_secret(settings: Settings, paths: StationPaths) -> str:
     return key_file.read_text().strip()
 
 
+def clean_staging(paths: StationPaths) -> None:
+    """Remove what an interrupted install, download or delete left behind (at start, before use)."""
+    import shutil
+
+    leftovers = list(paths.downloads.iterdir()) if paths.downloads.is_dir() else []
+    if paths.model_repo.is_dir():
+        leftovers += [p for p in paths.model_repo.iterdir() if p.name.startswith(".dda-install-")]
+        for name_dir in (p for p in paths.model_repo.iterdir() if p.is_dir()):
+            leftovers += [p for p in name_dir.iterdir() if p.name.startswith(".deleting-")]
+    for path in leftovers:
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path, ignore_errors=True)
+        else:
+            path.unlink(missing_ok=True)
+
+
 def build_station(settings: Settings, loader: Loader = default_loader) -> Station:
     """Create folders, migrate the database and wire the parts together (nothing started yet)."""
+    from dda.station.imaging import configure_decoding  # imports the source plugins
     from dda.station.services.workflows import WorkflowManager
 
     paths = StationPaths.from_settings(settings)
     paths.ensure()
+    clean_staging(paths)
+    configure_decoding(
+        settings.station.decode_budget_mb * MB,
+        settings.station.max_concurrent_decodes,
+        settings.station.upload_memory_mb * MB,
+    )
     url = settings.station_database_url
     migrate(url)
     engine, sessions = open_database(url)
     metrics = StationMetrics()
     registry = ModelRegistry(paths.model_repo, loader)
     store = ResultStore(paths.results, sessions, settings.station.storage_quota_mb * MB)
+    secret = signing_secret(settings, paths)
     station = Station(
-        secret_key=signing_secret(settings, paths),
+        secret_key=secret,
+        trusted_proxies=parse_networks(settings.station.trusted_proxies, "station.trusted_proxies"),
+        signer=UrlSigner(secret),
+        kserve_slots=asyncio.Semaphore(settings.station.max_concurrent_decodes),
         settings=settings,
         paths=paths,
         engine=engine,

@@ -1,7 +1,8 @@
 """Outbound HTTP that cannot be turned against the station's own network (SSRF).
 
-A target is resolved once; every address it resolves to must be public unless the caller allows
-private targets explicitly. The request then goes to the checked address (Host header and TLS SNI
+A target is resolved once; every address it resolves to must be public, unless the host or every
+internal address is on the allow-list (host names and CIDRs an admin keeps in the station's
+settings). The request then goes to the checked address (Host header and TLS SNI
 keep the name), so DNS cannot answer differently between the check and the connection. Redirects
 are followed by hand, each hop checked the same way.
 """
@@ -10,7 +11,7 @@ from __future__ import annotations
 
 import ipaddress
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 from urllib.parse import urlsplit, urlunsplit
@@ -56,7 +57,22 @@ def _resolve(host: str, port: int) -> list[IPAddress]:
     return [ipaddress.ip_address(str(info[4][0]).split("%")[0]) for info in infos]
 
 
-def check_target(url: str, *, allow_private: bool) -> Target:
+def allowed_internal(host: str, addresses: Sequence[IPAddress], allow: Sequence[str]) -> bool:
+    """Whether internal ``addresses`` of ``host`` are on the allow-list (a host name or CIDRs)."""
+    hosts = {entry.strip().lower().rstrip(".") for entry in allow}
+    if host.lower().rstrip(".") in hosts:
+        return True
+    networks = []
+    for entry in allow:
+        try:
+            networks.append(ipaddress.ip_network(entry.strip(), strict=False))
+        except ValueError:
+            continue  # a host name
+    internal = [a for a in addresses if is_internal(a)]
+    return bool(networks) and all(any(a in n for n in networks) for a in internal)
+
+
+def check_target(url: str, *, allow_private: bool = False, allow: Sequence[str] = ()) -> Target:
     """Validate an http(s) URL and the addresses its host resolves to."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -66,11 +82,12 @@ def check_target(url: str, *, allow_private: bool) -> Target:
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = _resolve(parts.hostname, port)
     internal = [str(a) for a in addresses if is_internal(a)]
-    if internal and not allow_private:
+    if internal and not allow_private and not allowed_internal(parts.hostname, addresses, allow):
         raise PermissionDenied(
             f"{parts.hostname} resolves to an internal address ({', '.join(internal)}); "
             "requests to loopback, link-local, private and multicast networks are refused",
-            hint="use a public host, or set allow_private: true for a target on your own network",
+            hint="use a public host; an admin can put a host or network of your own on the outbound "
+            "allow-list (PUT /api/v1/settings); a webhook output has its own allow_private",
         )
     address = addresses[0]
     host_text = f"[{address}]" if address.version == 6 else str(address)
@@ -90,13 +107,14 @@ def safe_stream(
     method: str,
     url: str,
     *,
-    allow_private: bool,
+    allow_private: bool = False,
+    allow: Sequence[str] = (),
     headers: dict[str, str] | None = None,
     content: bytes | None = None,
 ) -> Iterator[httpx.Response]:
     """Send a request to a checked address, following up to 3 redirects, each checked again."""
     for _ in range(MAX_REDIRECTS + 1):
-        target = check_target(url, allow_private=allow_private)
+        target = check_target(url, allow_private=allow_private, allow=allow)
         request = client.build_request(
             method,
             target.pinned_url,

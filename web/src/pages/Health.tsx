@@ -1,4 +1,3 @@
-import { useEffect, useState } from "react";
 import Alert from "@cloudscape-design/components/alert";
 import Box from "@cloudscape-design/components/box";
 import ColumnLayout from "@cloudscape-design/components/column-layout";
@@ -11,15 +10,13 @@ import ProgressBar from "@cloudscape-design/components/progress-bar";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
-import { api, type Health, type ResultSummary } from "../api";
+import { api, type Health, type HealthPoint, type ResultSummary } from "../api";
 import { WorkflowStateIndicator } from "../components/Verdict";
 import { formatBytes, formatDuration, formatMs, formatNumber } from "../format";
 import { useLoader } from "../hooks";
 
 const POLL_MS = 2000;
-const HISTORY_POINTS = 90;
-
-type Sample = { x: Date; throughput: number; cpu: number };
+const HISTORY_POLL_MS = 5000;
 
 function Usage({ label, percent, detail, warnAt = 90 }: { label: string; percent: number; detail?: string; warnAt?: number }) {
   const high = percent >= warnAt;
@@ -146,38 +143,48 @@ function WorkflowsTable({ health, summary }: { health: Health; summary: ResultSu
   );
 }
 
+/** One measure over time on its own axis (measures with different units never share one). */
+function HistoryChart({ title, unit, points, pick, max }: { title: string; unit: string; points: HealthPoint[]; pick: (p: HealthPoint) => number; max?: number }) {
+  const data = points.map((p) => ({ x: new Date(p.t * 1000), y: pick(p) }));
+  return (
+    <Container header={<Header variant="h3">{title}</Header>}>
+      <LineChart
+        series={[{ title: `${title} (${unit})`, type: "line", data }]}
+        xScaleType="time"
+        yDomain={max !== undefined ? [0, max] : undefined}
+        height={150}
+        hideFilter
+        hideLegend
+        xTitle="Time"
+        yTitle={unit}
+        ariaLabel={`${title} over the last hour`}
+        statusType={points.length ? "finished" : "loading"}
+        loadingText="Collecting…"
+        i18nStrings={{ xTickFormatter: (d) => d.toLocaleTimeString(undefined, { hour12: false }) }}
+        empty={<Box color="text-body-secondary">Collecting…</Box>}
+      />
+    </Container>
+  );
+}
+
 /** Station health: resources, model status, latency percentiles, throughput and counts. */
 export function HealthPage() {
   const health = useLoader(() => api.health(), [], POLL_MS);
   const summary = useLoader(() => api.summary(), [], POLL_MS * 2);
-  const [samples, setSamples] = useState<Sample[]>([]);
-
-  useEffect(() => {
-    const h = health.data;
-    if (!h) return;
-    setSamples((all) => [...all, { x: new Date(), throughput: h.throughput_per_s, cpu: h.cpu_percent }].slice(-HISTORY_POINTS));
-  }, [health.data]);
+  // The station samples every few seconds and keeps an hour: the charts start with that history.
+  const history = useLoader(() => api.healthHistory(), [], HISTORY_POLL_MS);
+  const points = history.data?.points ?? [];
   return (
-    <ContentLayout header={<Header variant="h1" description={`Refreshed every ${POLL_MS / 1000} s.`}>Application health</Header>}>
+    <ContentLayout header={<Header variant="h1" description={`Refreshed every ${POLL_MS / 1000} s; charts show the last hour stored by the station.`}>Application health</Header>}>
       <SpaceBetween size="l">
         {health.error && <Alert type="error">Could not read health: {health.error}</Alert>}
         {health.data && <SystemPanel health={health.data} />}
         {health.data && <Counts health={health.data} />}
-        <Container header={<Header variant="h2">Throughput and CPU (this session)</Header>}>
-          <LineChart
-            series={[
-              { title: "Captures/s", type: "line", data: samples.map((s) => ({ x: s.x, y: s.throughput })) },
-              { title: "CPU %", type: "line", data: samples.map((s) => ({ x: s.x, y: s.cpu })) },
-            ]}
-            xScaleType="time"
-            height={200}
-            hideFilter
-            xTitle="Time"
-            statusType={samples.length ? "finished" : "loading"}
-            i18nStrings={{ xTickFormatter: (d) => d.toLocaleTimeString(undefined, { hour12: false }) }}
-            empty={<Box color="text-body-secondary">Collecting…</Box>}
-          />
-        </Container>
+        <ColumnLayout columns={3}>
+          <HistoryChart title="Throughput" unit="captures/s" points={points} pick={(p) => p.throughput_per_s} />
+          <HistoryChart title="CPU" unit="%" points={points} pick={(p) => p.cpu_percent} max={100} />
+          <HistoryChart title="Station memory" unit="MB" points={points} pick={(p) => p.rss_mb} />
+        </ColumnLayout>
         {health.data && (
           <ColumnLayout columns={2}>
             <LatencyTable health={health.data} />

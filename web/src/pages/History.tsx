@@ -10,6 +10,7 @@ import Select, { type SelectProps } from "@cloudscape-design/components/select";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import Table from "@cloudscape-design/components/table";
 import Icon from "@cloudscape-design/components/icon";
+import Toggle from "@cloudscape-design/components/toggle";
 import { api, type InferenceResult, type ResultFilter } from "../api";
 import { useNotify } from "../components/notify";
 import { EmptyState } from "../components/PageTable";
@@ -20,6 +21,7 @@ import { rangeToFilter } from "../range";
 import { ResultDetail } from "./ResultDetail";
 
 const PAGE_SIZE = 25;
+const REFRESH_MS = 5000;
 const ANY: SelectProps.Option = { label: "Any", value: "" };
 
 const RELATIVE_OPTIONS: DateRangePickerProps.RelativeOption[] = [
@@ -54,6 +56,7 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
   const [page, setPage] = useState(1);
   const [open, setOpen] = useState<InferenceResult | null>(null);
   const [exporting, setExporting] = useState(false);
+  const [autoRefresh, setAutoRefresh] = useState(true);
 
   const filter: ResultFilter = {
     workflow_id: workflowId ? Number(workflowId) : undefined,
@@ -66,6 +69,7 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
   const results = useLoader(
     () => api.listResults({ ...filter, limit: PAGE_SIZE, offset: (page - 1) * PAGE_SIZE }),
     [filterKey, page],
+    autoRefresh && page === 1 ? REFRESH_MS : undefined,
   );
   const total = results.data?.total ?? 0;
   const workflowNames = Object.fromEntries((workflows.data ?? []).map((w) => [w.id, w.name]));
@@ -97,12 +101,16 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
           loadingText="Loading results"
           trackBy="id"
           variant="full-page"
+          wrapLines
           onRowClick={({ detail }) => setOpen(detail.item)}
           header={
             <Header
               counter={`(${total})`}
               actions={
-                <SpaceBetween direction="horizontal" size="xs">
+                <SpaceBetween direction="horizontal" size="xs" alignItems="center">
+                  <Toggle checked={autoRefresh} onChange={({ detail }) => setAutoRefresh(detail.checked)} data-testid="history-auto-refresh">
+                    Auto-refresh
+                  </Toggle>
                   <Button iconName="refresh" ariaLabel="Refresh" onClick={() => void results.reload()} />
                   <Button iconName="download" loading={exporting} disabled={total === 0} onClick={() => void exportZip()}>
                     Export zip
@@ -150,7 +158,17 @@ export function HistoryPage({ initialWorkflow }: { initialWorkflow?: string }) {
             />
           }
           columnDefinitions={[
-            { id: "time", header: "Time", cell: (r) => formatTime(r.created_at), isRowHeader: true },
+            {
+              id: "image",
+              header: "Image",
+              cell: (r) =>
+                r.image_urls?.overlay ? (
+                  <img className="thumb" src={r.image_urls.overlay} alt={`overlay of result ${r.id}`} loading="lazy" data-testid="history-thumb" />
+                ) : (
+                  "–"
+                ),
+            },
+            { id: "time", header: "Time", cell: (r) => <span style={{ whiteSpace: "nowrap" }}>{formatTime(r.created_at)}</span>, isRowHeader: true },
             { id: "workflow", header: "Workflow", cell: (r) => (r.workflow_id !== null ? workflowNames[r.workflow_id] ?? r.workflow_name ?? String(r.workflow_id) : r.workflow_name || "–") },
             { id: "verdict", header: "Verdict", cell: (r) => <VerdictBadge result={r} /> },
             { id: "confidence", header: "Confidence", cell: (r) => formatPercent(r.confidence) },

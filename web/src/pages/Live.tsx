@@ -16,7 +16,7 @@ import { AuthImage } from "../components/AuthImage";
 import { useNotify } from "../components/notify";
 import { ScoreBar } from "../components/ScoreBar";
 import { VerdictBadge, WorkflowStateIndicator } from "../components/Verdict";
-import { formatMs, formatPercent, formatTime, newest } from "../format";
+import { counters, formatMs, formatNumber, formatPercent, formatTime, newest } from "../format";
 import { navigate, useLoader } from "../hooks";
 
 const POLL_MS = 1000;
@@ -46,15 +46,95 @@ function ResultFacts({ result }: { result: InferenceResult }) {
   );
 }
 
+/** What the colours in the shown image mean. */
+function ImageLegend({ kind, maskColors }: { kind: ImageKind; maskColors: Record<string, string> }) {
+  if (kind === "input") return null;
+  if (kind === "mask") {
+    const entries = Object.entries(maskColors);
+    return (
+      <div className="legend" data-testid="mask-legend" aria-label="Mask colours">
+        <span><span className="legend-swatch" style={{ background: "#ffffff" }} />background</span>
+        {entries.length === 0 && <span>defect classes as coloured regions</span>}
+        {entries.map(([name, color]) => (
+          <span key={name}><span className="legend-swatch" style={{ background: color }} />{name}</span>
+        ))}
+      </div>
+    );
+  }
+  return (
+    <div className="legend" data-testid="mask-legend" aria-label="Overlay colours">
+      <span><span className="legend-swatch" style={{ background: "#d91515" }} />defect pixels (tinted, outlined)</span>
+      <span><span className="legend-swatch" style={{ background: "#037f0c" }} />border: normal</span>
+      <span><span className="legend-swatch" style={{ background: "#d91515" }} />border: anomaly</span>
+    </div>
+  );
+}
+
+/** Good / defect / defect rate for the workflow since its results began. */
+function Counters({ workflowId, latestId }: { workflowId: number; latestId?: number }) {
+  const summary = useLoader(() => api.summary(workflowId), [workflowId, latestId], POLL_MS * 2);
+  const { good, defect, rate } = counters(summary.data);
+  return (
+    <SpaceBetween direction="horizontal" size="xxl">
+      <div>
+        <Box variant="awsui-key-label">Good</Box>
+        <div className="counter-value" data-testid="count-good" style={{ color: "#037f0c" }}>{good}</div>
+      </div>
+      <div>
+        <Box variant="awsui-key-label">Defect</Box>
+        <div className="counter-value" data-testid="count-defect" style={{ color: "#d91515" }}>{defect}</div>
+      </div>
+      <div>
+        <Box variant="awsui-key-label">Defect rate</Box>
+        <div className="counter-value" data-testid="count-rate">{rate}</div>
+      </div>
+    </SpaceBetween>
+  );
+}
+
+/** The most recent anomaly stays on screen while normal parts go by. */
+function LastAnomaly({ workflowId, latestId }: { workflowId: number; latestId?: number }) {
+  const last = useLoader(
+    async () => (await api.listResults({ workflow_id: workflowId, prediction: "anomaly", limit: 1 })).items[0] ?? null,
+    [workflowId, latestId],
+    POLL_MS * 2,
+  );
+  const anomaly = last.data;
+  return (
+    <Container header={<Header variant="h3">Last anomaly</Header>}>
+      {anomaly ? (
+        <SpaceBetween size="xs" direction="horizontal">
+          {anomaly.image_urls?.overlay && (
+            <img className="thumb" style={{ width: 120, height: 90 }} src={anomaly.image_urls.overlay} alt={`overlay of anomaly ${anomaly.id}`} data-testid="last-anomaly-image" />
+          )}
+          <SpaceBetween size="xxs">
+            <VerdictBadge result={anomaly} />
+            <Box fontSize="body-s">{formatTime(anomaly.created_at)}</Box>
+            <Box fontSize="body-s">score {formatNumber(anomaly.anomaly_score)} / {formatNumber(anomaly.threshold)}</Box>
+            <Button variant="inline-link" onClick={() => navigate(`/history?workflow=${encodeURIComponent(workflowId)}`)}>In history</Button>
+          </SpaceBetween>
+        </SpaceBetween>
+      ) : (
+        <Box color="text-body-secondary">No anomaly yet.</Box>
+      )}
+    </Container>
+  );
+}
+
 function LiveResult({ workflow }: { workflow: Workflow }) {
   const notify = useNotify();
   const [kind, setKind] = useState<ImageKind>("overlay");
   const [busy, setBusy] = useState<string | null>(null);
   const fileInput = useRef<HTMLInputElement>(null);
   const [ran, setRan] = useState<InferenceResult | null>(null);
+  // A failed run clears the verdict on screen: an old verdict must not pass for the current part.
+  const [failure, setFailure] = useState<{ message: string; at: number } | null>(null);
   // The workflow list (polled by the page) carries last_result; the stored results are the fallback.
   const stored = useLoader(() => latestStored(workflow.id), [workflow.id], workflow.last_result ? undefined : POLL_MS);
-  const result = newest([workflow.last_result, ran, stored.data ?? null]);
+  const models = useLoader(() => api.listModels(), []);
+  const latest = newest([workflow.last_result, ran, stored.data ?? null]);
+  const result = latest && failure && new Date(latest.created_at).getTime() <= failure.at ? null : latest;
+  const model = (models.data ?? []).find((m) => result && m.name === result.model_name && m.version === result.model_version);
 
   const act = async (label: string, action: () => Promise<unknown>) => {
     setBusy(label);
@@ -62,8 +142,13 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
       const outcome = await action();
       if (label.startsWith("Run") && outcome && typeof outcome === "object" && "prediction" in outcome) {
         setRan(outcome as InferenceResult);
+        setFailure(null);
       }
     } catch (e) {
+      if (label.startsWith("Run")) {
+        setRan(null);
+        setFailure({ message: e instanceof Error ? e.message : String(e), at: Date.now() });
+      }
       notify.error(e, label.toLowerCase());
     } finally {
       setBusy(null);
@@ -75,42 +160,49 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
   const shown: ImageKind = kind === "mask" && !result?.has_mask ? "overlay" : kind;
   return (
     <Grid gridDefinition={[{ colspan: { default: 12, s: 7, l: 8 } }, { colspan: { default: 12, s: 5, l: 4 } }]}>
-      <Container
-        header={
-          <Header
-            variant="h2"
-            actions={
-              <SegmentedControl
-                selectedId={kind}
-                onChange={({ detail }) => setKind(detail.selectedId as ImageKind)}
-                options={[
-                  { id: "overlay", text: "Overlay" },
-                  { id: "input", text: "Input" },
-                  { id: "mask", text: "Mask", disabled: !result?.has_mask },
-                ]}
+      <SpaceBetween size="l">
+        <Container
+          header={
+            <Header
+              variant="h2"
+              actions={
+                <SegmentedControl
+                  label="Image shown"
+                  selectedId={kind}
+                  onChange={({ detail }) => setKind(detail.selectedId as ImageKind)}
+                  options={[
+                    { id: "overlay", text: "Overlay" },
+                    { id: "input", text: "Input" },
+                    { id: "mask", text: "Mask", disabled: !result?.has_mask },
+                  ]}
+                />
+              }
+            >
+              Latest image
+            </Header>
+          }
+        >
+          <div className="live-image">
+            {result ? (
+              <AuthImage
+                load={() => api.resultImage(result.id, shown)}
+                cacheKey={`${result.id}:${shown}`}
+                alt={`${shown} image of result ${result.id}`}
+                maxHeight={520}
+                testId="live-image"
               />
-            }
-          >
-            Latest image
-          </Header>
-        }
-      >
-        <div className="live-image">
-          {result ? (
-            <AuthImage
-              load={() => api.resultImage(result.id, shown)}
-              cacheKey={`${result.id}:${shown}`}
-              alt={`${shown} image of result ${result.id}`}
-              maxHeight={560}
-              testId="live-image"
-            />
-          ) : (
-            <Box color="inherit" textAlign="center" padding="xxl">
-              <span style={{ color: "#d1d5db" }}>No result yet. Press Run, or Start the workflow.</span>
-            </Box>
-          )}
-        </div>
-      </Container>
+            ) : (
+              <Box color="inherit" textAlign="center" padding="xxl">
+                <span style={{ color: "#d1d5db" }}>{failure ? "The last run failed: no image." : "No result yet. Press Run, or Start the workflow."}</span>
+              </Box>
+            )}
+          </div>
+          {result && <ImageLegend kind={shown} maskColors={model?.mask_colors ?? {}} />}
+        </Container>
+        <Container header={<Header variant="h3">Counters</Header>}>
+          <Counters workflowId={workflow.id} latestId={latest?.id} />
+        </Container>
+      </SpaceBetween>
       <SpaceBetween size="l">
         <Container
           header={
@@ -122,8 +214,13 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
             </Header>
           }
         >
-          {stored.error && !result && <Alert type="warning">Could not load results: {stored.error}</Alert>}
-          {result ? <ResultFacts result={result} /> : <Box color="text-status-inactive">Waiting for the first result…</Box>}
+          {failure && !result && (
+            <Alert type="error" header="The last run failed" data-testid="live-failure">
+              {failure.message}
+            </Alert>
+          )}
+          {stored.error && !result && !failure && <Alert type="warning">Could not load results: {stored.error}</Alert>}
+          {result ? <ResultFacts result={result} /> : !failure && <Box color="text-status-inactive">Waiting for the first result…</Box>}
         </Container>
         <Container header={<Header variant="h3">Control</Header>}>
           <SpaceBetween size="s" direction="horizontal">
@@ -143,6 +240,8 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
             type="file"
             accept="image/*"
             hidden
+            aria-label="Image file to run the workflow on"
+            data-testid="live-file"
             onChange={(e) => {
               const file = e.target.files?.[0];
               e.target.value = "";
@@ -150,6 +249,7 @@ function LiveResult({ workflow }: { workflow: Workflow }) {
             }}
           />
         </Container>
+        <LastAnomaly workflowId={workflow.id} latestId={latest?.id} />
       </SpaceBetween>
     </Grid>
   );

@@ -11,12 +11,13 @@ import SpaceBetween from "@cloudscape-design/components/space-between";
 import { api, setToken } from "../api";
 import { useSubmit } from "../components/actions";
 
-type Props = { setupRequired: boolean; onLoggedIn: (username: string) => void };
+type Props = { setupRequired: boolean; setupCodeRequired?: boolean; onLoggedIn: (username: string) => void };
 
 const MIN_PASSWORD = 8;
 
 /** Sign-in, or on first run the "Create admin" form (then signs straight in). */
-export function LoginPage({ setupRequired, onLoggedIn }: Props) {
+export function LoginPage({ setupRequired, setupCodeRequired = false, onLoggedIn }: Props) {
+  const [setupCode, setSetupCode] = useState("");
   const [username, setUsername] = useState(setupRequired ? "admin" : "");
   const [password, setPassword] = useState("");
   const [confirm, setConfirm] = useState("");
@@ -37,7 +38,7 @@ export function LoginPage({ setupRequired, onLoggedIn }: Props) {
       return;
     }
     await run(async () => {
-      if (setupRequired) await api.setup(username.trim(), password);
+      if (setupRequired) await api.setup(username.trim(), password, setupCodeRequired ? setupCode.trim() : undefined);
       const { access_token } = await api.login(username.trim(), password);
       setToken(access_token);
       onLoggedIn(username.trim());
@@ -82,6 +83,15 @@ export function LoginPage({ setupRequired, onLoggedIn }: Props) {
                 {setupRequired && (
                   <FormField label="Confirm password" controlId="login-confirm">
                     <Input controlId="login-confirm" type="password" value={confirm} autoComplete="new-password" onChange={({ detail }) => setConfirm(detail.value)} />
+                  </FormField>
+                )}
+                {setupRequired && setupCodeRequired && (
+                  <FormField
+                    label="Setup code"
+                    controlId="login-setup-code"
+                    description="You are not on the station itself: enter the one-time code printed on the station's console when it started."
+                  >
+                    <Input controlId="login-setup-code" value={setupCode} autoComplete="off" onChange={({ detail }) => setSetupCode(detail.value)} />
                   </FormField>
                 )}
               </SpaceBetween>

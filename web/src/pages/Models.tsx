@@ -1,7 +1,6 @@
 import { useState } from "react";
 import Alert from "@cloudscape-design/components/alert";
 import Box from "@cloudscape-design/components/box";
-import Checkbox from "@cloudscape-design/components/checkbox";
 import Button from "@cloudscape-design/components/button";
 import ContentLayout from "@cloudscape-design/components/content-layout";
 import FileUpload from "@cloudscape-design/components/file-upload";
@@ -18,7 +17,7 @@ import { usePageActions, useSubmit } from "../components/actions";
 import { ConfirmDialog, DialogFooter } from "../components/Dialogs";
 import { useNotify } from "../components/notify";
 import { EmptyState } from "../components/PageTable";
-import { formatBytes, formatNumber, formatTime } from "../format";
+import { formatBytes, formatMetrics, formatNumber, formatTime } from "../format";
 import { useLoader } from "../hooks";
 
 function ModelStatus({ model }: { model: Model }) {
@@ -45,14 +44,13 @@ function InstallModal({ onClose, onInstalled }: { onClose: () => void; onInstall
   const [mode, setMode] = useState<"file" | "url">("file");
   const [files, setFiles] = useState<File[]>([]);
   const [url, setUrl] = useState("");
-  const [allowPrivate, setAllowPrivate] = useState(false);
   const { busy, failure, setFailure, run } = useSubmit();
 
   const install = async () => {
     if (mode === "file" && !files[0]) return setFailure("Choose a model package file (.zip or .tar.gz made by `dda package`).");
     if (mode === "url" && !/^https?:\/\//i.test(url.trim())) return setFailure("Enter an http(s) URL of a model package.");
     await run(async () => {
-      const model = mode === "file" ? await api.installModelFile(files[0]) : await api.installModelUrl(url.trim(), allowPrivate);
+      const model = mode === "file" ? await api.installModelFile(files[0]) : await api.installModelUrl(url.trim());
       onInstalled(model);
     });
   };
@@ -94,18 +92,13 @@ function InstallModal({ onClose, onInstalled }: { onClose: () => void; onInstall
             />
           </FormField>
         ) : (
-          <SpaceBetween size="s">
-            <FormField label="Package URL" controlId="model-url">
-              <Input controlId="model-url" value={url} placeholder="https://…/model.tar.gz" onChange={({ detail }) => setUrl(detail.value)} />
-            </FormField>
-            <Checkbox
-              checked={allowPrivate}
-              onChange={({ detail }) => setAllowPrivate(detail.checked)}
-              description="Needed for a server on this machine or the factory network; refused otherwise to protect the station."
-            >
-              Allow a local-network address
-            </Checkbox>
-          </SpaceBetween>
+          <FormField
+            label="Package URL"
+            controlId="model-url"
+            description="A server on this machine or the factory network must be on the admin's outbound allow-list (Settings API); other local addresses are refused to protect the station."
+          >
+            <Input controlId="model-url" value={url} placeholder="https://…/model.tar.gz" onChange={({ detail }) => setUrl(detail.value)} />
+          </FormField>
         )}
         {failure && <Alert type="error" header="Not installed">{failure}</Alert>}
       </SpaceBetween>
@@ -132,6 +125,8 @@ export function ModelsPage() {
         loading={models.loading}
         loadingText="Loading models"
         selectionType="single"
+          wrapLines
+          ariaLabels={{ selectionGroupLabel: "Models", itemSelectionLabel: (_: unknown, m: Model) => `Select ${m.name} ${m.version}`, allItemsSelectionLabel: () => "Select all" }}
         selectedItems={current ? [current] : []}
         onSelectionChange={({ detail }) => setSelected(detail.selectedItems)}
         trackBy={key}
@@ -162,7 +157,8 @@ export function ModelsPage() {
           { id: "type", header: "Type", cell: (m) => m.model_type },
           { id: "labels", header: "Labels", cell: (m) => [...m.labels, ...m.mask_labels.filter((l) => !m.labels.includes(l))].join(", ") || "–" },
           { id: "threshold", header: "Threshold", cell: (m) => formatNumber(m.threshold) },
-          { id: "target", header: "Target", cell: (m) => `${m.target} · ${m.format}` },
+          { id: "target", header: "Target", cell: (m) => `${m.target} · ${m.format} · ${m.precision ?? "FP32"}` },
+          { id: "metrics", header: "Metrics", cell: (m) => formatMetrics(m.metrics) },
           { id: "pinned", header: "Used by", cell: (m) => (m.pinned_by.length ? m.pinned_by.join(", ") : "–") },
           { id: "status", header: "Status", cell: (m) => <ModelStatus model={m} /> },
           { id: "size", header: "Size", cell: (m) => formatBytes(m.size_bytes) },

@@ -313,6 +313,8 @@ export function SourcesPage() {
           loading={sources.loading}
           loadingText="Loading image sources"
           selectionType="single"
+          wrapLines
+          ariaLabels={{ selectionGroupLabel: "Image sources", itemSelectionLabel: (_: unknown, s: ImageSource) => `Select ${s.name}`, allItemsSelectionLabel: () => "Select all" }}
           selectedItems={selected}
           onSelectionChange={({ detail }) => setSelected(detail.selectedItems)}
           trackBy="id"

@@ -212,6 +212,8 @@ export function WorkflowsPage() {
           loading={workflows.loading}
           loadingText="Loading workflows"
           selectionType="single"
+          wrapLines
+          ariaLabels={{ selectionGroupLabel: "Workflows", itemSelectionLabel: (_: unknown, w: Workflow) => `Select ${w.name}`, allItemsSelectionLabel: () => "Select all" }}
           selectedItems={current ? [current] : []}
           onSelectionChange={({ detail }) => setSelected(detail.selectedItems)}
           trackBy="id"

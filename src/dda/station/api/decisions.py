@@ -11,7 +11,7 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Path, Query, Response
 
-from dda.station.api.deps import CurrentUser, SessionDep, StationDep
+from dda.station.api.deps import Operator, SessionDep, StationDep, Viewer
 from dda.station.schemas.decisions import (
     ActiveRecipeIn,
     CalibrationApplied,
@@ -33,7 +33,7 @@ Budget = Annotated[float, Query(gt=0, lt=1, description="Largest share of good p
 
 @router.get("/workflows/{workflow_id}/calibration")
 def calibration(
-    workflow_id: WorkflowId, _: CurrentUser, session: SessionDep, budget: Budget = 0.01
+    workflow_id: WorkflowId, _: Viewer, session: SessionDep, budget: Budget = 0.01
 ) -> CalibrationOut:
     """The threshold that meets the false-reject budget on reviewed results, its miss rate, the curve."""
     return CalibrationOut(**calibration_service.calibrate(session, workflow_id, budget).as_dict())
@@ -41,7 +41,7 @@ def calibration(
 
 @router.get("/workflows/{workflow_id}/calibration/plot", response_class=Response)
 def calibration_plot(
-    workflow_id: WorkflowId, _: CurrentUser, session: SessionDep, budget: Budget = 0.01
+    workflow_id: WorkflowId, _: Viewer, session: SessionDep, budget: Budget = 0.01
 ) -> Response:
     png = calibration_service.plot_png(calibration_service.calibrate(session, workflow_id, budget))
     return Response(png, media_type="image/png")
@@ -49,7 +49,7 @@ def calibration_plot(
 
 @router.post("/workflows/{workflow_id}/calibration/apply")
 def apply_calibration(
-    workflow_id: WorkflowId, data: CalibrationApplyIn, user: CurrentUser, station: StationDep
+    workflow_id: WorkflowId, data: CalibrationApplyIn, user: Operator, station: StationDep
 ) -> CalibrationApplied:
     """Calibrate and make the proposed threshold the workflow's, as a new revision."""
     with station.session() as session:
@@ -78,14 +78,14 @@ def _change(
 
 @router.put("/workflows/{workflow_id}/threshold")
 def set_threshold(
-    workflow_id: WorkflowId, data: ThresholdIn, user: CurrentUser, station: StationDep
+    workflow_id: WorkflowId, data: ThresholdIn, user: Operator, station: StationDep
 ) -> RevisionOut:
     return _change(station, workflow_id, user.username, "threshold", data.reason, threshold=data.threshold)
 
 
 @router.put("/workflows/{workflow_id}/recipes")
 def set_recipes(
-    workflow_id: WorkflowId, data: RecipesIn, user: CurrentUser, station: StationDep
+    workflow_id: WorkflowId, data: RecipesIn, user: Operator, station: StationDep
 ) -> RevisionOut:
     recipes = {str(k): v.model_dump(mode="json") for k, v in data.recipes.items()}
     return _change(station, workflow_id, user.username, "recipes", data.reason, recipes=recipes)
@@ -93,7 +93,7 @@ def set_recipes(
 
 @router.put("/workflows/{workflow_id}/active-recipe")
 def set_active_recipe(
-    workflow_id: WorkflowId, data: ActiveRecipeIn, user: CurrentUser, station: StationDep
+    workflow_id: WorkflowId, data: ActiveRecipeIn, user: Operator, station: StationDep
 ) -> RevisionOut:
     """The recipe for the next parts when the trigger brings none (changeover by API)."""
     return _change(
@@ -102,7 +102,7 @@ def set_active_recipe(
 
 
 @router.get("/workflows/{workflow_id}/revisions")
-def list_revisions(workflow_id: WorkflowId, _: CurrentUser, session: SessionDep) -> list[RevisionOut]:
+def list_revisions(workflow_id: WorkflowId, _: Viewer, session: SessionDep) -> list[RevisionOut]:
     return [RevisionOut.model_validate(r) for r in decisions.revisions(session, workflow_id)]
 
 
@@ -111,7 +111,7 @@ def restore_revision(
     workflow_id: WorkflowId,
     revision: Annotated[int, Path(ge=1, le=2**31 - 1)],
     data: RestoreIn,
-    user: CurrentUser,
+    user: Operator,
     station: StationDep,
 ) -> RevisionOut:
     with station.session() as session:
@@ -124,13 +124,13 @@ def restore_revision(
 
 
 @router.get("/drift")
-def drift(_: CurrentUser, station: StationDep) -> dict[str, dict[str, Any]]:
+def drift(_: Viewer, station: StationDep) -> dict[str, dict[str, Any]]:
     """Per workflow: whether its scores or images drift from the reference, and by how much."""
     return station.inspector.drift.status()
 
 
 @router.post("/workflows/{workflow_id}/drift/reset", status_code=204)
-def reset_drift(workflow_id: WorkflowId, _: CurrentUser, station: StationDep) -> Response:
+def reset_drift(workflow_id: WorkflowId, _: Operator, station: StationDep) -> Response:
     """Accept the current inputs as normal: the next results become the new reference."""
     with station.session() as session:
         name = get_workflow(session, workflow_id).name

@@ -19,10 +19,10 @@ class Roi(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    x: int = Field(0, ge=0)
-    y: int = Field(0, ge=0)
-    width: int = Field(..., ge=1)
-    height: int = Field(..., ge=1)
+    x: int = Field(0, ge=0, le=65535)
+    y: int = Field(0, ge=0, le=65535)
+    width: int = Field(..., ge=1, le=65535)
+    height: int = Field(..., ge=1, le=65535)
 
 
 class RotateStep(BaseModel):
@@ -52,8 +52,12 @@ class CameraSettings(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    exposure_us: float | None = Field(default=None, gt=0, description="Exposure time in microseconds")
-    gain: float | None = Field(default=None, ge=0, description="Analog gain (camera units, usually dB)")
+    exposure_us: float | None = Field(
+        default=None, gt=0, le=60_000_000, description="Exposure time in microseconds"
+    )
+    gain: float | None = Field(
+        default=None, ge=0, le=1000, description="Analog gain (camera units, usually dB)"
+    )
     roi: Roi | None = None
     pipeline: list[ProcessingStep] = Field(default_factory=list, max_length=16)
 

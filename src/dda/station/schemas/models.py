@@ -8,8 +8,13 @@ from pydantic import BaseModel, ConfigDict, Field
 
 class ModelUrlIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
-    url: str = Field(..., min_length=8, max_length=2048)
-    allow_private: bool = Field(False, description="Allow a URL on the local network (loopback/private)")
+    url: str = Field(
+        ...,
+        min_length=8,
+        max_length=2048,
+        description="http(s) URL of the package; hosts on the local network only when an admin has "
+        "put them on the outbound allow-list (GET/PUT /api/v1/settings)",
+    )
 
 
 class ModelOut(BaseModel):
@@ -28,3 +33,5 @@ class ModelOut(BaseModel):
     status: str  # loaded | installed
     pinned_by: list[str]
     metrics: dict[str, Any] = Field(default_factory=dict)
+    precision: str = "FP32"  # FP32 | INT8 (quantized)
+    mask_colors: dict[str, str] = Field(default_factory=dict)  # mask class -> "#rrggbb" in mask images

@@ -5,6 +5,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, computed_field
 
+MAX_DB_INT = 2**63 - 1
+
 
 class ResultOut(BaseModel):
     model_config = ConfigDict(from_attributes=True)
@@ -38,6 +40,8 @@ class ResultOut(BaseModel):
     dataset_version: str | None = None
     brightness: float | None = None
     sharpness: float | None = None
+    # Short-lived signed URLs of this result's images (kind -> URL), usable in <img src>.
+    image_urls: dict[str, str] = Field(default_factory=dict)
 
     @computed_field  # type: ignore[prop-decorator]
     @property
@@ -61,7 +65,7 @@ class ResultQuery(BaseModel):
     """Filters shared by the list and the export."""
 
     model_config = ConfigDict(extra="forbid")
-    workflow_id: int | None = None
+    workflow_id: int | None = Field(None, ge=0, le=MAX_DB_INT)
     prediction: Literal["normal", "anomaly"] | None = None
     flagged: bool | None = None
     since: datetime | None = None
@@ -70,4 +74,4 @@ class ResultQuery(BaseModel):
     serial: str | None = Field(None, min_length=1, max_length=128)
     lot: str | None = Field(None, min_length=1, max_length=128)
     limit: int = Field(50, ge=1, le=10_000)
-    offset: int = Field(0, ge=0)
+    offset: int = Field(0, ge=0, le=MAX_DB_INT)

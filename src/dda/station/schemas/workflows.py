@@ -14,7 +14,7 @@ from dda.station.services.retention import StoragePolicy
 class WorkflowIn(BaseModel):
     model_config = ConfigDict(extra="forbid")
     name: str = Field(..., min_length=1, max_length=100)
-    source_id: int
+    source_id: int = Field(..., ge=1, le=2**63 - 1)
     model_name: str = Field(..., min_length=1, max_length=128)
     model_version: str = Field(..., min_length=1, max_length=64)
     triggers: list[TriggerConfig] = Field(default_factory=list, max_length=8)
@@ -25,7 +25,7 @@ class WorkflowIn(BaseModel):
 class WorkflowOut(BaseModel):
     id: int
     name: str
-    source_id: int
+    source_id: int = Field(..., ge=1, le=2**63 - 1)
     model_name: str
     model_version: str
     triggers: list[dict[str, Any]]

@@ -15,6 +15,11 @@ from dda.station.services import results as results_service
 from dda.station.services.models import list_models
 
 
+def liveness(station: Station) -> dict[str, Any]:
+    """What anyone may see: the station answers (no counts, errors, models or versions)."""
+    return {"status": "ok", "live": True}
+
+
 def health(station: Station) -> dict[str, Any]:
     process = psutil.Process(os.getpid())
     memory = psutil.virtual_memory()

@@ -8,6 +8,7 @@ Inputs: ``image`` UINT8 [H, W, 3] (or [1, H, W, 3]). Outputs: the model's raw ON
 from __future__ import annotations
 
 import json
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,7 +20,7 @@ from dda.station.context import Station
 from dda.station.services.models import installed_dirs
 
 HEADER_LENGTH = "Inference-Header-Content-Length"
-MAX_REQUEST_BYTES = 256 * 1024 * 1024
+MAX_REQUEST_BYTES = 68 * 1024 * 1024  # the route's body cap (api/limits.py) refuses more first
 DTYPES: dict[str, np.dtype[Any]] = {
     "BOOL": np.dtype(np.bool_),
     "UINT8": np.dtype(np.uint8),
@@ -96,35 +97,107 @@ class InferRequest:
     outputs: list[dict[str, Any]] | None  # requested outputs (None: all)
 
 
-def parse_request(body: bytes, header_length: str | None) -> InferRequest:
-    if len(body) > MAX_REQUEST_BYTES:
-        raise InvalidInput("the inference request is too large", hint="send a smaller image")
-    split = int(header_length) if header_length else len(body)
-    if not 0 <= split <= len(body):
+MAX_HEADER_BYTES = 4 * 1024 * 1024  # the JSON part; tensors go in the binary part
+MAX_IMAGE_BYTES = 64 * 1024 * 1024
+
+
+def _header_split(body: bytes, header_length: str | None) -> int:
+    if header_length is None:
+        return len(body)
+    text = header_length.strip()
+    if not text.isascii() or not text.isdigit() or len(text) > 12:
+        raise InvalidInput(
+            f"{HEADER_LENGTH} must be a non-negative integer", hint="the JSON header's byte count"
+        )
+    split = int(text)
+    if split > len(body):
         raise InvalidInput(f"{HEADER_LENGTH} is outside the request body")
+    return split
+
+
+def _header(body: bytes, split: int) -> dict[str, Any]:
+    if split > MAX_HEADER_BYTES:
+        raise InvalidInput(
+            f"the JSON part of the inference request is over {MAX_HEADER_BYTES // 2**20} MiB",
+            hint="send large tensors with the binary tensor extension (binary_data_size)",
+        )
     try:
         header = json.loads(body[:split])
-    except (json.JSONDecodeError, UnicodeDecodeError) as exc:
+    except (json.JSONDecodeError, UnicodeDecodeError, RecursionError) as exc:
         raise InvalidInput(f"the inference request is not JSON: {exc}") from exc
-    binary, offset, inputs = body[split:], 0, {}
-    for spec in header.get("inputs") or []:
-        name, datatype, shape = spec.get("name"), spec.get("datatype"), spec.get("shape")
-        if (
-            datatype not in DTYPES
-            or not isinstance(shape, list)
-            or not all(isinstance(d, int) and d >= 0 for d in shape)
-        ):
-            raise InvalidInput(f"input {name!r}: bad datatype {datatype!r} or shape {shape!r}")
-        dtype = DTYPES[datatype]
-        size = (spec.get("parameters") or {}).get("binary_data_size")
+    if not isinstance(header, dict):
+        raise InvalidInput("the inference request must be a JSON object", hint='{"inputs": [...]}')
+    inputs, outputs = header.get("inputs"), header.get("outputs")
+    if not isinstance(inputs, list) or not all(isinstance(i, dict) for i in inputs):
+        raise InvalidInput("'inputs' must be a list of objects", hint='{"inputs": [{"name": "image", ...}]}')
+    if outputs is not None and (
+        not isinstance(outputs, list) or not all(isinstance(o, dict) for o in outputs)
+    ):
+        raise InvalidInput("'outputs' must be a list of objects", hint='[{"name": "scores"}]')
+    if header.get("id") is not None and not isinstance(header.get("id"), str):
+        raise InvalidInput("'id' must be a string")
+    return header
+
+
+def _shape(name: object, datatype: object, shape: object) -> list[int]:
+    if (
+        not isinstance(datatype, str)
+        or datatype not in DTYPES
+        or not isinstance(shape, list)
+        or not 1 <= len(shape) <= 8
+        or not all(type(d) is int and 0 <= d <= 2**31 for d in shape)
+    ):
+        raise InvalidInput(f"input {name!r}: bad datatype {datatype!r} or shape {shape!r}")
+    if math.prod(shape) * DTYPES[str(datatype)].itemsize > MAX_IMAGE_BYTES:
+        raise InvalidInput(f"input {name!r}: shape {shape} is over {MAX_IMAGE_BYTES // 2**20} MiB")
+    return list(shape)
+
+
+def _json_data(name: object, data: object, dtype: np.dtype[Any], count: int) -> np.ndarray:
+    if not isinstance(data, list):
+        raise InvalidInput(f"input {name!r}: 'data' must be a list")
+    try:
+        with np.errstate(all="raise"):
+            flat = np.asarray(data).ravel()
+            if flat.size != count:
+                raise InvalidInput(f"input {name!r}: {flat.size} values do not fill the shape")
+            if flat.dtype.kind not in "biuf":
+                raise InvalidInput(f"input {name!r}: 'data' must hold numbers")
+            if (
+                dtype.kind in "iu"
+                and flat.size
+                and (flat.min() < np.iinfo(dtype).min or flat.max() > np.iinfo(dtype).max)
+            ):
+                raise InvalidInput(f"input {name!r}: a value is outside the range of {NAMES[dtype]}")
+            return flat.astype(dtype)
+    except (ValueError, TypeError, OverflowError, FloatingPointError) as exc:
+        raise InvalidInput(f"input {name!r}: 'data' is not a list of {NAMES[dtype]} values") from exc
+
+
+def parse_request(body: bytes, header_length: str | None) -> InferRequest:
+    """Parse a KServe v2 request (JSON, or JSON header + binary tensors); anything malformed is
+    an InvalidInput naming what is wrong, never a server error."""
+    if len(body) > MAX_REQUEST_BYTES:
+        raise InvalidInput("the inference request is too large", hint="send a smaller image")
+    split = _header_split(body, header_length)
+    header = _header(body, split)
+    binary, offset, inputs = memoryview(body)[split:], 0, {}
+    for spec in header["inputs"]:
+        name, datatype = spec.get("name"), spec.get("datatype")
+        shape = _shape(name, datatype, spec.get("shape"))
+        dtype, count = DTYPES[str(datatype)], math.prod(shape)
+        parameters = spec.get("parameters") or {}
+        size = parameters.get("binary_data_size") if isinstance(parameters, dict) else None
         if size is not None:
-            raw = binary[offset : offset + int(size)]
-            offset += int(size)
-            array = np.frombuffer(raw, dtype=dtype)
+            if type(size) is not int or size != count * dtype.itemsize or offset + size > len(binary):
+                raise InvalidInput(
+                    f"input {name!r}: binary_data_size {size!r} does not match shape {shape} "
+                    f"of {datatype} or the bytes sent"
+                )
+            array = np.frombuffer(binary[offset : offset + size], dtype=dtype)
+            offset += size
         else:
-            array = np.asarray(spec.get("data", []), dtype=dtype)
-        if array.size != int(np.prod(shape)):
-            raise InvalidInput(f"input {name!r}: {array.size} values do not fill shape {shape}")
+            array = _json_data(name, spec.get("data"), dtype, count)
         inputs[str(name)] = array.reshape(shape)
     return InferRequest(header.get("id"), inputs, header.get("outputs"))
 
@@ -140,6 +213,8 @@ def image_input(request: InferRequest) -> np.ndarray:
         image = image[0]
     if image.dtype != np.uint8 or image.ndim != 3 or image.shape[2] != 3:
         raise InvalidInput(f"input 'image' must be UINT8 [H, W, 3], got {image.dtype} {list(image.shape)}")
+    if image.shape[0] < 1 or image.shape[1] < 1:
+        raise InvalidInput(f"input 'image' is empty: shape {list(image.shape)}", hint="send a real image")
     return np.ascontiguousarray(image)
 
 
@@ -153,11 +228,12 @@ def build_response(
         if not isinstance(item, dict):
             raise InvalidInput("each requested output must be an object with a name")
         out_name = item.get("name")
-        if out_name not in outputs:
+        if not isinstance(out_name, str) or out_name not in outputs:
             raise InvalidInput(f"the model has no output {out_name!r}", hint=f"outputs: {sorted(outputs)}")
         array = np.ascontiguousarray(outputs[out_name])
         entry: dict[str, Any] = {"name": out_name, "datatype": datatype_of(array), "shape": list(array.shape)}
-        if (item.get("parameters") or {}).get("binary_data"):
+        parameters = item.get("parameters")
+        if isinstance(parameters, dict) and parameters.get("binary_data") is True:
             raw = array.tobytes()
             entry["parameters"] = {"binary_data_size": len(raw)}
             blobs.append(raw)

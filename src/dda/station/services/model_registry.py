@@ -9,6 +9,7 @@ uses the cores).
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -21,6 +22,8 @@ import numpy as np
 from dda.core.errors import NotFound
 from dda.core.logging import get_logger
 from dda.runtime.types import Prediction
+
+SAFE_NAME = re.compile(r"[A-Za-z0-9][A-Za-z0-9._+-]{0,127}")  # a path segment, never ".." or "/"
 
 log = get_logger(__name__)
 
@@ -85,6 +88,11 @@ class ModelRegistry:
         self._loading: dict[ModelKey, threading.Lock] = {}
 
     def package_dir(self, name: str, version: str) -> Path:
+        if not (SAFE_NAME.fullmatch(name) and SAFE_NAME.fullmatch(version)):
+            raise NotFound(
+                "no such model: names and versions are letters, digits, '.', '_', '+' and '-'",
+                hint="GET /api/v1/models lists installed models",
+            )
         path = self.model_repo / name / version
         if not (path / "manifest.json").is_file():
             raise NotFound(

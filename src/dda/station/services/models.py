@@ -87,7 +87,17 @@ def _describe(station: Station, session: Session, package_dir: Path) -> ModelOut
         status="loaded" if loaded else "installed",
         pinned_by=workflows_repo.names_pinning(session, manifest.name, manifest.version),
         metrics=manifest.metrics,
+        precision=str(getattr(manifest, "precision", "fp32")).upper(),
+        mask_colors=_mask_colors(manifest.mask_labels),
     )
+
+
+def _mask_colors(mask_labels: list[str]) -> dict[str, str]:
+    """The colour each mask class has in the stored mask images (the Ground Truth colour map)."""
+    from dda.formats.masks import color_map_for
+
+    entries = color_map_for(["background", *mask_labels])
+    return {entry["class-name"]: entry["hex-color"] for key, entry in entries.items() if key != "0"}
 
 
 def list_models(station: Station, session: Session) -> list[ModelOut]:
@@ -145,13 +155,23 @@ def install_upload(station: Station, stream: BinaryIO) -> tuple[str, str]:
         archive.unlink(missing_ok=True)
 
 
-def install_url(station: Station, url: str, *, allow_private: bool = False) -> tuple[str, str]:
-    """Download a package over http(s) (SSRF rules as for webhooks) and install it."""
+def outbound_allow(station: Station) -> list[str]:
+    """The admin's allow-list of local hosts/CIDRs that downloads may reach."""
+    from dda.station.repositories import settings as settings_repo
+
+    with station.session() as session:
+        return list(settings_repo.get(session, settings_repo.OUTBOUND_ALLOW, []))
+
+
+def install_url(station: Station, url: str) -> tuple[str, str]:
+    """Download a package over http(s) (SSRF-checked against the admin's allow-list) and install it.
+    Errors name the URL and the status, never what the target answered."""
     archive = _new_download(station)
+    allow = outbound_allow(station)
     try:
         with (
             httpx.Client(timeout=DOWNLOAD_TIMEOUT_S) as client,
-            safe_stream(client, "GET", url, allow_private=allow_private) as response,
+            safe_stream(client, "GET", url, allow=allow) as response,
         ):
             if response.status_code != 200:
                 raise Unavailable(
@@ -165,9 +185,17 @@ def install_url(station: Station, url: str, *, allow_private: bool = False) -> t
                     hint="check it is a DDA model package",
                 )
             _copy_limited(response.iter_bytes(CHUNK), archive, MAX_PACKAGE_BYTES)
-        return install_archive(station.paths, archive)
+        try:
+            return install_archive(station.paths, archive)
+        except (InvalidInput, NotFound) as exc:  # their text may quote the download's bytes
+            raise InvalidInput(
+                f"{url} did not give a valid DDA model package signed by a trusted key",
+                hint="check the URL points at a package built with `dda package build`",
+            ) from exc
     except httpx.HTTPError as exc:
-        raise Unavailable(f"downloading {url} failed: {exc}", hint="check the URL and the network") from exc
+        raise Unavailable(
+            f"downloading {url} failed ({type(exc).__name__})", hint="check the URL and the network"
+        ) from exc
     finally:
         archive.unlink(missing_ok=True)
 

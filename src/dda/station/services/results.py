@@ -44,6 +44,10 @@ def _filter(query: ResultQuery) -> ResultFilter:
     )
 
 
+def rows(session: Session, query: ResultQuery) -> tuple[list[InferenceResult], int]:
+    return results_repo.page(session, _filter(query), query.limit, query.offset)
+
+
 def page(session: Session, query: ResultQuery) -> ResultPage:
     rows, total = results_repo.page(session, _filter(query), query.limit, query.offset)
     return ResultPage(items=[ResultOut.model_validate(r) for r in rows], total=total)

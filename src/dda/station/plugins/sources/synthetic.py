@@ -22,7 +22,7 @@ class SyntheticSourceConfig(SourceConfigBase):
     width: int = Field(768, ge=32, le=4096)
     height: int = Field(576, ge=32, le=4096)
     fps: float = Field(0, ge=0, le=1000, description="Frame rate limit; 0: as fast as it renders")
-    seed: int | None = Field(None, description="Fixed seed for a repeatable sequence")
+    seed: int | None = Field(None, ge=0, le=2**63 - 1, description="Fixed seed for a repeatable sequence")
 
 
 class SyntheticSource:
