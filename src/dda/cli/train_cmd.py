@@ -20,6 +20,7 @@ console = Console(stderr=False)
 
 
 class ModelTypeChoice(StrEnum):
+    auto = "auto"
     classification = "classification"
     segmentation = "segmentation"
     anomaly = "anomaly"
@@ -28,6 +29,12 @@ class ModelTypeChoice(StrEnum):
 class MethodChoice(StrEnum):
     padim = "padim"
     patchcore = "patchcore"
+    linear = "linear"
+
+
+class ThresholdRuleChoice(StrEnum):
+    budget = "budget"
+    f1 = "f1"
 
 
 class OverlayFormat(StrEnum):
@@ -44,11 +51,25 @@ MapOption = Annotated[
 ]
 
 
-def _load(manifest: Path, maps: list[str] | None, progress: bool) -> Any:
+def _load(manifest: Path, maps: list[str] | None, progress: bool, decode: bool = False) -> Any:
+    """Load a manifest; ``decode`` opens every image first (as `dda data validate` does), so a corrupt
+    file is named before training starts. Unmatched --map prefixes are reported with a suggestion."""
+    import warnings
+
     from dda.formats.loader import load_dataset
     from dda.formats.uris import parse_mappings
 
-    return load_dataset(manifest, mappings=parse_mappings(maps or []), progress=progress)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = load_dataset(
+            manifest, mappings=parse_mappings(maps or []), progress=progress, decode=decode
+        )
+    for warning in caught:
+        if "--map prefix" in str(warning.message):
+            typer.secho(f"warning: {warning.message}", fg=typer.colors.YELLOW, err=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return dataset
 
 
 def _parse_size(value: str | None) -> tuple[int, int] | None:
@@ -106,14 +127,39 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
     return table
 
 
+def threshold_table(report: dict[str, Any]) -> Table:
+    """The threshold report (see docs/quality.md) as a table."""
+    from dda.ml.quality.thresholds import describe
+
+    table = Table(title="threshold report", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    for name, value in describe(report):
+        table.add_row(name, value)
+    return table
+
+
 @handle_errors
 def train(
     manifest: Annotated[Path, typer.Argument(help="Ground Truth or DDA manifest (JSON Lines)")],
     model_type: Annotated[
         ModelTypeChoice | None,
-        typer.Option("--type", "-t", help="what to train (default: classification, see docs)"),
+        typer.Option(
+            "--type",
+            "-t",
+            help="what to train (default: auto = choose by cross-validation, see docs/quality.md)",
+        ),
     ] = None,
-    method: Annotated[MethodChoice | None, typer.Option(help="anomaly method (default: padim)")] = None,
+    method: Annotated[
+        MethodChoice | None,
+        typer.Option(help="anomaly: padim (default) or patchcore; auto: force linear/padim/patchcore"),
+    ] = None,
+    max_false_reject: Annotated[
+        float, typer.Option(min=0.0001, max=0.49, help="share of good parts the threshold may reject")
+    ] = 0.01,
+    threshold_rule: Annotated[
+        ThresholdRuleChoice, typer.Option(help="budget: meet --max-false-reject; f1: best F1")
+    ] = ThresholdRuleChoice.budget,
     maps: MapOption = None,
     epochs: Annotated[int | None, typer.Option(min=1, max=1000, help="most epochs (early stopping)")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the model artifact")] = Path(
@@ -131,7 +177,10 @@ def train(
     """Train a model on a labelled manifest and write model.tar.gz (weights, config, metrics, plots)."""
     from dda.ml.training import DEFAULT_MODEL_TYPE, TrainOptions, train_model
 
-    settings: dict[str, Any] = {"seed": seed, "resume": resume}
+    settings: dict[str, Any] = {
+        "seed": seed, "resume": resume, "max_false_reject": max_false_reject,
+        "threshold_rule": threshold_rule.value,
+    }  # fmt: skip
     for key, value in (
         ("epochs", epochs),
         ("backbone", backbone),
@@ -146,14 +195,21 @@ def train(
     except ValueError as exc:
         raise InvalidInput(f"bad training option: {exc}", hint="see `dda train --help`") from exc
     chosen = model_type.value if model_type else DEFAULT_MODEL_TYPE
-    dataset = _load(manifest, maps, progress)
+    dataset = _load(manifest, maps, progress, decode=True)
     typer.echo(f"training {chosen} on {len(dataset)} images {dataset.count_by_label()}", err=True)
     result = train_model(
         dataset, chosen, out, options=options, progress=progress, dataset_id=file_sha256(manifest)
     )
+    split = result.config["split"]
+    seen = f"{split['cv_folds']}-fold cross-validation, out-of-fold" if "cv_folds" in split else "validation"
     console.print(
-        metrics_table(result.metrics, f"{chosen} model — validation ({result.config['split']['val']} images)")
+        metrics_table(result.metrics, f"{result.config['model_type']} model — {seen} ({split['val']} images)")
     )
+    selection = result.config.get("selection")
+    if selection:
+        typer.echo(f"chosen: {selection['reason']}")
+    if result.config.get("threshold_report"):
+        console.print(threshold_table(result.config["threshold_report"]))
     typer.echo(f"model written to {result.artifact_path} (checkpoint {result.checkpoint_path})")
     typer.echo(f"stopped: {result.stop_reason}; {result.epochs_run} epochs in {result.duration_s:.0f} s")
     if result.interrupted:
@@ -183,6 +239,11 @@ def evaluate(
         trained.config.get("verdict_rule") if trained.model_type == "segmentation" else None
     )
     console.print(metrics_table(metrics, f"{trained.model_type} model on {manifest.name}"))
+    report = trained.config.get("threshold_report")
+    if report:
+        metrics["threshold_report"] = report
+        console.print(threshold_table(report))
+        typer.echo("(the threshold report was measured at training time; the table above is this data set)")
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(metrics, indent=2, default=str), encoding="utf-8")
@@ -260,6 +321,9 @@ def predict(
 
 
 def register(app: typer.Typer) -> None:
+    from dda.cli.benchmark_cmd import benchmark
+
     app.command("train")(train)
+    app.command("benchmark")(benchmark)
     app.command("evaluate")(evaluate)
     app.command("predict")(predict)

@@ -18,10 +18,10 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-ModelType = Literal["classification", "segmentation", "anomaly"]
+ModelType = Literal["auto", "classification", "segmentation", "anomaly"]
 VerdictRuleChoice = Literal["auto", "cls_head", "seg_head", "cls_and_seg", "cls_or_seg"]
 
-DEFAULT_MODEL_TYPE: ModelType = "classification"
+DEFAULT_MODEL_TYPE: ModelType = "auto"
 
 
 class TrainOptions(BaseModel):
@@ -48,17 +48,34 @@ class TrainOptions(BaseModel):
     freeze_backbone_epochs: int = Field(default=1, ge=0)
     freeze_early_layers: bool = Field(default=True, description="keep the stem and stride-4/8 stages frozen")
     patience: int = Field(
-        default=4, ge=1, description="epochs without validation improvement before stopping"
+        default=5, ge=1, description="epochs without validation improvement before stopping"
     )
-    val_fraction: float = Field(default=0.2, gt=0, lt=1)
+    min_epochs: int = Field(default=8, ge=1, description="never stop early before this epoch")
+    schedule_epochs: int = Field(
+        default=15, ge=1, le=1000, description="length of the cosine LR schedule; --epochs is only a cap"
+    )
+    val_fraction: float = Field(default=0.3, gt=0, lt=1)
     seed: int = 0
     augment: bool = True
     dice_weight: float = Field(default=1.0, ge=0)
     verdict_rule: VerdictRuleChoice = "auto"
     min_defect_area_pct: float = Field(default=0.1, ge=0, le=100)
-    method: Literal["padim", "patchcore"] | None = Field(
-        default=None, description="anomaly detection method; default: dda.ml.models.anomaly.DEFAULT_METHOD"
+    method: Literal["padim", "patchcore", "linear"] | None = Field(
+        default=None,
+        description="anomaly: padim/patchcore (default dda.ml.models.anomaly.DEFAULT_METHOD); "
+        "auto: force one candidate instead of choosing",
     )
+    candidates: list[Literal["padim", "patchcore", "linear"]] | None = Field(
+        default=None, description="auto: the candidates to choose from (default: all)"
+    )
+    cv_folds: int = Field(default=5, ge=2, le=20, description="auto/anomaly: cross-validation folds")
+    max_false_reject: float = Field(
+        default=0.01, gt=0, lt=0.5, description="share of good parts the threshold may reject"
+    )
+    threshold_rule: Literal["budget", "f1"] = Field(
+        default="budget", description="budget: meet max_false_reject; f1: best F1 on held-out scores"
+    )
+    plots: bool = Field(default=True, description="draw the artifact's plots (the benchmark skips them)")
     num_threads: int | None = Field(default=None, ge=1, le=256)
     time_budget_s: float | None = Field(default=None, gt=0, description="stop after this many seconds")
     checkpoint_path: Path | None = Field(default=None, description="default: next to the artifact, *.ckpt")
