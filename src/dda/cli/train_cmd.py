@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dda.cli._common import handle_errors
-from dda.core.errors import InvalidInput
+from dda.core.errors import DDAError, InvalidInput
 from dda.core.signing import file_sha256
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
@@ -165,7 +165,10 @@ def train(
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the model artifact")] = Path(
         "model.tar.gz"
     ),
-    backbone: Annotated[str | None, typer.Option(help="mobilenet_v2 (default) or resnet18")] = None,
+    backbone: Annotated[
+        str | None,
+        typer.Option(help="mobilenet_v2 (default), resnet18, resnet50 or wide_resnet50_2 (weights needed)"),
+    ] = None,
     input_size: Annotated[
         str | None, typer.Option(help="HEIGHTxWIDTH (default: ~224x224, image aspect)")
     ] = None,
@@ -219,7 +222,12 @@ def train(
 
 @handle_errors
 def evaluate(
-    model: Annotated[Path, typer.Argument(help="model.tar.gz, its folder, or a training checkpoint")],
+    model: Annotated[
+        Path,
+        typer.Argument(
+            help="model.tar.gz (or its folder / a checkpoint), a `dda export` folder or a package"
+        ),
+    ],
     manifest: Annotated[Path, typer.Argument(help="labelled manifest to evaluate on")],
     maps: MapOption = None,
     json_out: Annotated[
@@ -227,19 +235,30 @@ def evaluate(
     ] = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
-    """Measure a trained model on any labelled manifest and print (and optionally save) its metrics."""
-    from dda.ml.artifact import load_artifact
-    from dda.ml.training import evaluate_model
+    """Measure a trained model, an export or a package on any labelled manifest; exports and packages
+    run through the station's runtime (ONNX Runtime / OpenVINO), so INT8 is measured as deployed."""
+    from dda.ml.shipped import evaluate_shipped, open_shipped, shipped_kind
 
-    trained = load_artifact(model)
     dataset = _load(manifest, maps, progress)
-    metrics = evaluate_model(trained, dataset, progress=progress)
+    report: dict[str, Any] | None
+    if shipped_kind(model):
+        with open_shipped(model) as shipped:
+            metrics = evaluate_shipped(shipped, dataset, progress=progress)
+            title = f"{shipped.name} ({shipped.precision}, {shipped.backend.name}) on {manifest.name}"
+            report = shipped.config.get("threshold_report")
+    else:
+        from dda.ml.artifact import load_artifact
+        from dda.ml.training import evaluate_model
+
+        trained = load_artifact(model)
+        metrics = evaluate_model(trained, dataset, progress=progress)
+        metrics["verdict_rule"] = (
+            trained.config.get("verdict_rule") if trained.model_type == "segmentation" else None
+        )
+        title = f"{trained.model_type} model on {manifest.name}"
+        report = trained.config.get("threshold_report")
     metrics.update(model=str(model), manifest=str(manifest), dataset_id=file_sha256(manifest))
-    metrics["verdict_rule"] = (
-        trained.config.get("verdict_rule") if trained.model_type == "segmentation" else None
-    )
-    console.print(metrics_table(metrics, f"{trained.model_type} model on {manifest.name}"))
-    report = trained.config.get("threshold_report")
+    console.print(metrics_table(metrics, title))
     if report:
         metrics["threshold_report"] = report
         console.print(threshold_table(report))
@@ -263,9 +282,17 @@ def _images_in(target: Path) -> list[Path]:
     raise InvalidInput(f"{target} does not exist", hint="pass an image file or a folder of images")
 
 
+PREDICT_BATCH = 16
+
+
 @handle_errors
 def predict(
-    model: Annotated[Path, typer.Argument(help="model.tar.gz, its folder, or a training checkpoint")],
+    model: Annotated[
+        Path,
+        typer.Argument(
+            help="model.tar.gz (or its folder / a checkpoint), a `dda export` folder or a package"
+        ),
+    ],
     target: Annotated[Path, typer.Argument(help="an image file or a folder of images")],
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for overlays and JSON")] = Path(
         "predictions"
@@ -274,50 +301,77 @@ def predict(
         OverlayFormat.png
     ),
 ) -> None:
-    """Run a trained model on images; write an overlay and a JSON verdict per image."""
-    from dda.core.safe_image import encode_jpeg, encode_png
-    from dda.ml.artifact import load_artifact
-    from dda.ml.predict import Predictor, prediction_record
+    """Run a model on images; write an overlay and a JSON verdict per image. Trained models run in
+    batches; exports and packages run image by image through the station's runtime."""
+    from dda.ml.shipped import open_shipped, shipped_kind
 
-    predictor = Predictor(load_artifact(model))
     images = _images_in(target)
     out.mkdir(parents=True, exist_ok=True)
+    if shipped_kind(model):
+        with open_shipped(model) as shipped:
+            records, failures = _predict_all(
+                images, lambda batch: [shipped.predict(i) for i in batch], out, overlay_format
+            )
+    else:
+        from dda.ml.artifact import load_artifact
+        from dda.ml.predict import Predictor
+
+        predictor = Predictor(load_artifact(model))
+        records, failures = _predict_all(images, predictor.predict_batch, out, overlay_format)
+    (out / "predictions.json").write_text(json.dumps(records, indent=2), encoding="utf-8")
+    typer.echo(f"{len(records)} predictions written to {out}")
+    if failures:
+        raise typer.Exit(1)
+
+
+def _predict_all(
+    images: list[Path], run: Any, out: Path, overlay_format: OverlayFormat
+) -> tuple[list[dict[str, Any]], int]:
+    """Decode, predict in batches of PREDICT_BATCH and write each image's files; (records, failures)."""
+    from dda.ml.data import load_rgb
+
     table = Table(
         "image", "verdict", "label", "score", "threshold", title=f"predictions ({len(images)} images)"
     )
     records: list[dict[str, Any]] = []
     failures = 0
-    for path in images:
-        try:
-            prediction = predictor.predict_file(path)
-        except InvalidInput as exc:
-            failures += 1
-            typer.secho(f"error: {path.name}: {exc.message}", fg=typer.colors.RED, err=True)
-            continue
-        record = prediction_record(prediction, str(path))
-        suffix = "jpg" if overlay_format == OverlayFormat.jpg else "png"
-        overlay_path = out / f"{path.stem}_overlay.{suffix}"
-        encoded = encode_jpeg(prediction.overlay) if suffix == "jpg" else encode_png(prediction.overlay)
-        overlay_path.write_bytes(encoded)
-        record["overlay"] = str(overlay_path)
-        if prediction.mask is not None:
-            mask_path = out / f"{path.stem}_mask.png"
-            mask_path.write_bytes(encode_png(prediction.mask))
-            record["mask"] = str(mask_path)
-        (out / f"{path.stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-        records.append(record)
-        table.add_row(
-            path.name,
-            prediction.verdict,
-            prediction.label,
-            _fmt(prediction.anomaly_score),
-            _fmt(prediction.threshold),
-        )
-    (out / "predictions.json").write_text(json.dumps(records, indent=2), encoding="utf-8")
+    for start in range(0, len(images), PREDICT_BATCH):
+        paths, decoded = [], []
+        for path in images[start : start + PREDICT_BATCH]:
+            try:
+                decoded.append(load_rgb(path))
+                paths.append(path)
+            except DDAError as exc:
+                failures += 1
+                typer.secho(f"error: {path.name}: {exc.message}", fg=typer.colors.RED, err=True)
+        for path, prediction in zip(paths, run(decoded), strict=True):
+            records.append(_write_prediction(prediction, path, out, overlay_format))
+            table.add_row(
+                path.name, prediction.verdict, prediction.label, _fmt(prediction.anomaly_score),
+                _fmt(prediction.threshold),
+            )  # fmt: skip
     console.print(table)
-    typer.echo(f"{len(records)} predictions written to {out}")
-    if failures:
-        raise typer.Exit(1)
+    return records, failures
+
+
+def _write_prediction(
+    prediction: Any, path: Path, out: Path, overlay_format: OverlayFormat
+) -> dict[str, Any]:
+    from dda.core.safe_image import encode_jpeg, encode_png
+    from dda.ml.predict import prediction_record
+
+    record = prediction_record(prediction, str(path))
+    suffix = "jpg" if overlay_format == OverlayFormat.jpg else "png"
+    overlay_path = out / f"{path.stem}_overlay.{suffix}"
+    encoded = encode_jpeg(prediction.overlay) if suffix == "jpg" else encode_png(prediction.overlay)
+    overlay_path.write_bytes(encoded)
+    record["overlay"] = str(overlay_path)
+    if prediction.mask is not None:
+        mask_path = out / f"{path.stem}_mask.png"
+        mask_path.write_bytes(encode_png(prediction.mask))
+        record["mask"] = str(mask_path)
+    (out / f"{path.stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return record
 
 
 def register(app: typer.Typer) -> None:

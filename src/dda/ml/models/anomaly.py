@@ -40,7 +40,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from dda.core.errors import InvalidInput
-from dda.ml.backbones import BACKBONES, Backbone, MobileNetV2, ResNet18, create_backbone
+from dda.ml.backbones import BACKBONES, Backbone, MobileNetV2, ResNet, create_backbone
 
 AnomalyMethod = Literal["padim", "patchcore"]
 ANOMALY_METHODS: tuple[str, ...] = ("padim", "patchcore")
@@ -95,7 +95,7 @@ def truncate_backbone(backbone: Backbone, last_stage: int) -> Backbone:
     if isinstance(backbone, MobileNetV2):
         kept = list(backbone.features)[: MobileNetV2._STAGE_ENDS[last_stage] + 1]
         backbone.features = nn.Sequential(*kept)
-    elif isinstance(backbone, ResNet18):
+    elif isinstance(backbone, ResNet):
         for index in range(last_stage + 1, 4):
             setattr(backbone, f"layer{index + 1}", nn.Identity())
     return backbone

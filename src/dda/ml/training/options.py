@@ -33,7 +33,7 @@ class TrainOptions(BaseModel):
 
     model_config = ConfigDict(extra="forbid")
 
-    backbone: Literal["mobilenet_v2", "resnet18"] = "mobilenet_v2"
+    backbone: Literal["mobilenet_v2", "resnet18", "resnet50", "wide_resnet50_2"] = "mobilenet_v2"
     pretrained: bool = True
     input_size: tuple[int, int] | None = Field(
         default=None, description="[height, width]; default: about 224x224 with the images' aspect ratio"
