@@ -152,8 +152,8 @@ def _calibration_method(recipe: QuantRecipe) -> Any:
 def _quiet_onnxruntime() -> Iterator[None]:
     """Silence ONNX Runtime's tool loggers and prints while a step whose failure we handle runs:
     its error-level messages about a step we fall back from read like a failed export."""
-    loggers = [logging.getLogger(name) for name in ("onnxruntime", "onnxruntime.quantization",
-               "onnxruntime.tools.symbolic_shape_infer", "onnxruntime.quantization.shape_inference")]  # fmt: skip
+    names = ("onnxruntime", "onnxruntime.quantization", "onnxruntime.tools.symbolic_shape_infer")
+    loggers = [logging.getLogger(name) for name in (*names, "onnxruntime.quantization.shape_inference")]
     import onnxruntime
 
     levels = [lg.level for lg in loggers]
