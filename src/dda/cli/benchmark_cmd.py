@@ -23,6 +23,9 @@ def benchmark(
         str, typer.Option("--type", "-t", help="auto (default), anomaly, classification or segmentation")
     ] = "auto",
     method: Annotated[str | None, typer.Option(help="force one method: linear, padim, patchcore")] = None,
+    candidates: Annotated[
+        str | None, typer.Option(help="auto: comma-separated candidates (default linear,padim)")
+    ] = None,
     folds: Annotated[int, typer.Option(min=2, max=20, help="cross-validation folds")] = 5,
     seeds: Annotated[int, typer.Option(min=1, max=20, help="repeat with this many seeds (0, 1, ...)")] = 3,
     max_false_reject: Annotated[
@@ -41,7 +44,13 @@ def benchmark(
     from dda.ml.training import TrainOptions
 
     settings: dict[str, Any] = {"max_false_reject": max_false_reject, "threshold_rule": threshold_rule}
-    for key, value in (("method", method), ("epochs", epochs), ("num_threads", threads)):
+    chosen = [c.strip() for c in candidates.split(",") if c.strip()] if candidates else None
+    for key, value in (
+        ("method", method),
+        ("epochs", epochs),
+        ("num_threads", threads),
+        ("candidates", chosen),
+    ):
         if value is not None:
             settings[key] = value
     try:

@@ -160,6 +160,12 @@ def train(
     threshold_rule: Annotated[
         ThresholdRuleChoice, typer.Option(help="budget: meet --max-false-reject; f1: best F1")
     ] = ThresholdRuleChoice.budget,
+    candidates: Annotated[
+        str | None,
+        typer.Option(
+            help="auto: comma-separated candidates among linear,padim,patchcore (default linear,padim)"
+        ),
+    ] = None,
     maps: MapOption = None,
     epochs: Annotated[int | None, typer.Option(min=1, max=1000, help="most epochs (early stopping)")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the model artifact")] = Path(
@@ -190,6 +196,7 @@ def train(
         ("input_size", _parse_size(input_size)),
         ("method", method.value if method else None),
         ("time_budget_s", time_budget),
+        ("candidates", [c.strip() for c in candidates.split(",") if c.strip()] if candidates else None),
     ):
         if value is not None:
             settings[key] = value

@@ -1,13 +1,13 @@
 """Training options with defaults a non-expert never needs to change, and the result of a run.
 
-**Default model type: classification.** On the real cookie set (63 photos; bench/bench_quality.py,
-seeded 70/30 split) it reached image AUROC 1.00 and F1 1.00 on the held-out images, and it
-trains in about 2.3 minutes on 2 shared CPU cores (bench/bench_training.py), inside the 3-minute
-budget. Segmentation was as accurate but needs masks and takes a little longer; the anomaly
-models (PaDiM / PatchCore) train in seconds from normal images alone and rank images as well
-(AUROC 1.00), but their thresholds, calibrated on a handful of validation images, missed more
-(held-out F1 0.83 PaDiM, 0.95 PatchCore). Pick ``anomaly`` when defect images are rare or
-unlabelled, ``segmentation`` when the defect's location and size matter.
+**Default model type: auto** (:mod:`dda.ml.training.crossfit`, docs/quality.md): k-fold
+cross-validation chooses between a logistic head on frozen ImageNet features and PaDiM by their
+out-of-fold image AUROC, and sets the threshold from the false-reject budget on the out-of-fold
+scores of normal images. Single-split training of a fine-tuned classifier was a coin toss on small
+sets (held-out AUROC 0.55-0.92 across three seeded splits of ~70 photos); out-of-fold choice and
+calibration use every image once and depend on no epoch count. ``classification`` and
+``segmentation`` still fine-tune the network (with a schedule of ``schedule_epochs`` that
+``epochs`` only caps); pick ``segmentation`` when the defect's location and size matter.
 """
 
 from __future__ import annotations
