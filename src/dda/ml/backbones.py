@@ -158,6 +158,11 @@ class Bottleneck(nn.Module):
 class ResNet(Backbone):
     """torchvision's ResNet layout: conv1/bn1/relu/maxpool, then layer1..layer4 (strides 4..32)."""
 
+    layer1: nn.Module
+    layer2: nn.Module
+    layer3: nn.Module
+    layer4: nn.Module
+
     def _stem(self) -> None:
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
@@ -166,7 +171,7 @@ class ResNet(Backbone):
 
     def forward_features(self, x: Tensor) -> list[Tensor]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        outs = []
+        outs: list[Tensor] = []
         for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
             x = layer(x)
             outs.append(x)
