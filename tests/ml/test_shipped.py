@@ -73,7 +73,7 @@ def test_cli_evaluate_and_predict_accept_an_export_folder(
     out = tmp_path / "pred"
     predicted = runner.invoke(app, ["predict", str(export), str(images), "-o", str(out)])
     assert predicted.exit_code == 0, predicted.output
-    assert len(list(out.glob("*_overlay.png"))) == len(dataset)
+    assert len(list(out.glob("*_overlay.png"))) == len(list(images.glob("*.png")))  # images and masks
     batched = runner.invoke(app, ["predict", str(artifact), str(images), "-o", str(tmp_path / "p2")])
     assert batched.exit_code == 0, batched.output
 
