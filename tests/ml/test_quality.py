@@ -111,3 +111,19 @@ def test_benchmark_reports_mean_and_spread_per_run_and_per_seed(discs: Dataset) 
         assert summary["per_run"][key]["mean"] is not None
         assert summary["per_seed_pooled"][key]["std"] == 0.0  # one seed
     assert any("image AUROC" in line for line in format_summary(summary))
+
+
+def test_without_imagenet_weights_the_fitted_maps_match_the_deployed_backbone(
+    discs: Dataset, tmp_path: Path
+) -> None:
+    import torch
+
+    options = TrainOptions(**CV, method="padim", pretrained=False, seed=3)
+    result = train_model(discs, "anomaly", tmp_path / "a.tar.gz", options=options, progress=False)
+    trained = load_artifact(result.artifact_path)
+    from dda.ml.training.evaluate import image_scores
+
+    defective, scores = image_scores(trained, discs)
+    # Trained on every normal image: their scores sit on the normal scale (~1), not far above it.
+    assert float(np.median(scores[~defective])) < 1.5
+    assert torch.isfinite(torch.as_tensor(scores)).all()

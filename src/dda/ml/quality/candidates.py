@@ -81,15 +81,21 @@ class FeatureExtractor:
     size, backbone), and every candidate and fold (and every run of ``dda benchmark``) reuses them.
     """
 
-    def __init__(self, backbone: str, pretrained: bool) -> None:
+    def __init__(self, backbone: str, pretrained: bool, seed: int = 0) -> None:
         self.backbone_name = backbone
         self.pretrained = pretrained
-        self.net = create_backbone(backbone, pretrained=pretrained).eval()
+        self.seed = seed
+        # Built exactly as fit_anomaly_model builds its backbone (same seeded init without ImageNet
+        # weights), so the maps fitted here are the maps the deployed model computes.
+        with torch.random.fork_rng(devices=[]):
+            torch.manual_seed(seed)
+            self.net = create_backbone(backbone, pretrained=pretrained).eval()
 
     def stages(self, images: Tensor, keys: Sequence[str] | None = None) -> list[Tensor]:
         """Stage maps [N, C_i, h_i, w_i] for i = 0..3."""
         global _cache_bytes
-        prefix = (self.backbone_name, str(self.pretrained), str(tuple(images.shape[2:])))
+        weights = "imagenet" if self.pretrained else f"random-{self.seed}"
+        prefix = (self.backbone_name, weights, str(tuple(images.shape[2:])))
         full = [(*prefix, k) for k in keys] if keys is not None else [None] * len(images)
         per_image: list[list[Tensor] | None] = [_STAGE_CACHE.get(k) if k else None for k in full]
         missing = [i for i, cached in enumerate(per_image) if cached is None]

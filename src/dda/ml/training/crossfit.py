@@ -114,7 +114,7 @@ class CrossFit:
         self.labels = (data.labels.numpy() != 0).astype(np.int64)
         self.size = (int(data.input_size[0]), int(data.input_size[1]))
         self.folds = _folds(self.labels, options)
-        self.extractor = FeatureExtractor(options.backbone, options.pretrained)
+        self.extractor = FeatureExtractor(options.backbone, options.pretrained, options.seed)
         keys = [f"{s.image_path}|{_mtime(s.image_path)}" for s in data.samples]
         self.stages = self.extractor.stages(normalize(data.images, data.mean, data.std), keys)
         self.features = FeatureExtractor.pooled(self.stages)
