@@ -76,6 +76,7 @@ def discs(tmp_path_factory: pytest.TempPathFactory) -> Dataset:
     return make_disc_dataset(tmp_path_factory.mktemp("discs"), n_per_class=8)
 
 
+@pytest.mark.slow
 def test_auto_chooses_by_cross_validation_and_stores_the_threshold_report(
     discs: Dataset, tmp_path: Path
 ) -> None:
@@ -93,6 +94,7 @@ def test_auto_chooses_by_cross_validation_and_stores_the_threshold_report(
     assert result.metrics["image"]["auroc"] > 0.8  # out-of-fold, on images no fold model saw
 
 
+@pytest.mark.slow
 def test_forced_linear_head_deploys_as_a_classifier(discs: Dataset, tmp_path: Path) -> None:
     options = TrainOptions(**CV, method="linear", max_false_reject=0.05)
     result = train_model(discs, "auto", tmp_path / "lin.tar.gz", options=options, progress=False)
@@ -101,6 +103,7 @@ def test_forced_linear_head_deploys_as_a_classifier(discs: Dataset, tmp_path: Pa
     assert trained.config["threshold_report"]["max_false_reject"] == 0.05
 
 
+@pytest.mark.slow
 def test_benchmark_reports_mean_and_spread_per_run_and_per_seed(discs: Dataset) -> None:
     summary = run_benchmark(
         discs, folds=2, seeds=(0,), options=TrainOptions(input_size=(64, 64), cv_folds=2, method="linear"),
@@ -113,6 +116,7 @@ def test_benchmark_reports_mean_and_spread_per_run_and_per_seed(discs: Dataset) 
     assert any("image AUROC" in line for line in format_summary(summary))
 
 
+@pytest.mark.slow
 def test_without_imagenet_weights_the_fitted_maps_match_the_deployed_backbone(
     discs: Dataset, tmp_path: Path
 ) -> None:
