@@ -31,7 +31,7 @@ import torch
 
 from dda.ml.artifact import TrainedModel
 from dda.ml.data import load_rgb
-from dda.ml.deploy import build_deploy_module, contract_outputs, output_names
+from dda.ml.deploy import DeployModule, build_deploy_module, contract_outputs, output_names
 from dda.runtime.postprocess import PostProcessConfig, post_process
 from dda.runtime.types import Prediction
 
@@ -126,6 +126,8 @@ class Predictor:
         folders this way: per image it costs about what ``dda evaluate`` does."""
         if not images:
             return []
+        if not isinstance(self.module, DeployModule):  # an imported ONNX model: one image at a time
+            return [self.predict(image) for image in images]
         start = time.perf_counter()
         batch = torch.cat([self.module.preprocess(torch.from_numpy(np.ascontiguousarray(i))) for i in images])
         raw = self.module.core(batch)
