@@ -132,5 +132,8 @@ def test_real_cookie_manifest_via_map(cookies_dir: Path, tmp_path: Path) -> None
     assert "wrote 63 lines" in done.output
     again = runner.invoke(app, ["data", "validate", str(out), "-m", mapping])
     assert again.exit_code == 0, again.output
+    assert COOKIE_PREFIX not in out.read_text()  # the mapped locations were written, as --help says
+    plain = runner.invoke(app, ["data", "validate", str(out)])
+    assert plain.exit_code == 0, plain.output
     unmapped = runner.invoke(app, ["data", "validate", str(manifest), "--no-check-files"])
     assert unmapped.exit_code == 0  # the manifest itself is fine; only its files are elsewhere

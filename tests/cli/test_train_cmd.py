@@ -90,3 +90,32 @@ def test_commands_are_listed_in_help() -> None:
         assert command in result.output
     result = runner.invoke(app, ["train", "--help"])
     assert "--type" in result.output and "--map" in result.output
+
+
+def test_train_prechecks_images_and_names_a_corrupt_file(manifest: Path, tmp_path: Path) -> None:
+    (manifest.parent / "img003.png").write_bytes(b"\x89PNG\r\n\x1a\n truncated")
+    result = runner.invoke(
+        app, ["train", str(manifest), "--out", str(tmp_path / "m.tar.gz"), "--no-progress"]
+    )
+    assert result.exit_code == 1
+    assert "img003.png" in result.output and "Traceback" not in result.output
+    assert not (tmp_path / "m.tar.gz").exists()
+
+
+def test_unmatched_map_prefix_is_reported_with_a_suggestion(manifest: Path, tmp_path: Path) -> None:
+    missing = tmp_path / "missing.tar.gz"
+    result = runner.invoke(
+        app, ["evaluate", str(missing), str(manifest), "--map", "s3://nowhere/=/tmp/", "--no-progress"]
+    )
+    assert result.exit_code == 1
+    assert "matches no file" in result.output and "s3://nowhere/" in result.output
+
+
+@pytest.mark.slow
+def test_default_auto_training_reports_its_choice_and_threshold(manifest: Path, tmp_path: Path) -> None:
+    out = str(tmp_path / "m.tar.gz")
+    args = ["train", str(manifest), "--input-size", "64x64", "--out", out, "--max-false-reject", "0.02"]
+    result = runner.invoke(app, [*args, "--no-progress"])
+    assert result.exit_code == 0, result.output
+    assert "chosen:" in result.output and "threshold report" in result.output
+    assert "cross-validation" in result.output

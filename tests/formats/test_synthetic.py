@@ -151,3 +151,25 @@ def test_defects_keep_their_share_of_the_frame_at_any_resolution(painter: object
             areas.append(int(mask.sum()) / (shape[0] * shape[1]))
         shares[rows] = float(np.mean(areas))
     assert 0.6 < shares[144] / shares[576] < 1.6
+
+
+def test_product_families_differ_and_defect_scale_shrinks_defects(tmp_path: Path) -> None:
+    from dda.formats.synthetic import SYNTHETIC_FAMILIES, generate_family, render_sample
+
+    assert len(SYNTHETIC_FAMILIES) >= 5
+    means = {}
+    for family in ("pill", "wood", "washer"):
+        manifest = generate_family(tmp_path / family, family, count=4, seed=1, size=(64, 64))
+        assert manifest.is_file()
+        product, variant, scale = SYNTHETIC_FAMILIES[family]
+        image, _ = render_sample(np.random.default_rng(0), product, False, (64, 64), scale, variant)
+        means[family] = image.reshape(-1, 3).mean(axis=0)
+    assert np.abs(means["pill"] - means["wood"]).max() > 10  # different colour and texture
+    areas = {}
+    for scale in (1.0, 0.5):
+        total = 0
+        for seed in range(6):
+            _, mask = render_sample(np.random.default_rng(seed), "metal", True, (128, 128), scale, 1)
+            total += int((mask > 0).sum())
+        areas[scale] = total
+    assert areas[0.5] < areas[1.0]

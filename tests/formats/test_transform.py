@@ -119,3 +119,31 @@ def test_output_must_not_be_the_input(tmp_path: Path) -> None:
     path = tmp_path / "m.manifest"
     with pytest.raises(InvalidInput, match="is the input"):
         require_distinct(path, tmp_path / "." / "m.manifest")
+
+
+def test_transform_writes_the_mapped_locations(tmp_path: Path) -> None:
+    images = tmp_path / "local"
+    make_image(images / "a.png")
+    make_image(images / "b.png", seed=1)
+    gt = write_lines(
+        tmp_path / "gt.manifest",
+        [line("s3://bucket/data/a.png"), line("s3://bucket/data/b.png", 1, "anomaly")],
+    )
+    out = tmp_path / "out" / "dda.manifest"
+    result = transform_gt_to_dda(gt, out, mappings={"s3://bucket/data/": f"{images}/"})
+    assert result.written == 2
+    refs = [json.loads(x)["source-ref"] for x in out.read_text().splitlines()]
+    assert refs == [str(images / "a.png"), str(images / "b.png")]
+    assert len(load_dataset(out)) == 2  # usable without --map
+
+
+def test_unmatched_map_prefix_warns_with_the_likely_prefix(tmp_path: Path) -> None:
+    from dda.formats.uris import unmatched_mappings
+
+    make_image(tmp_path / "imgs" / "a.png")
+    gt = write_lines(tmp_path / "gt.manifest", [line("imgs/a.png")])
+    with pytest.warns(UserWarning, match=r"matches no file.*'imgs/'"):
+        load_dataset(gt, mappings={"s3://other/": "/nowhere/"})
+    refs = ["s3://b/cookies/x/1.jpg", "s3://b/cookies/y/2.jpg"]
+    assert unmatched_mappings({"s3://b/cookie/": "/d/"}, refs) == [("s3://b/cookie/", "s3://b/cookies/")]
+    assert unmatched_mappings({"s3://b/": "/d/"}, refs) == []

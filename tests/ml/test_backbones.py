@@ -61,3 +61,40 @@ def test_missing_weights_warn_and_fall_back_to_random_init(
 def test_unknown_backbone_names_the_choices() -> None:
     with pytest.raises(InvalidInput, match="mobilenet_v2"):
         create_backbone("vgg99")
+
+
+def test_resnet_state_dicts_have_torchvision_keys_and_round_trip() -> None:
+    """ResNet-18/50 and Wide-ResNet-50 in plain torch: a torchvision-style state dict (with its
+    ``fc`` classifier) loads strictly, so the official files load once they are present."""
+    from dda.ml.backbones import ResNet18, ResNet50, WideResNet50
+
+    source = ResNet18()
+    state = {**source.state_dict(), "fc.weight": torch.zeros(1000, 512), "fc.bias": torch.zeros(1000)}
+    target = ResNet18()
+    load_torchvision_state_dict(target, state)
+    assert torch.equal(target.layer4[1].conv2.weight, source.layer4[1].conv2.weight)
+    keys = ResNet50().state_dict()
+    assert "layer1.0.conv3.weight" in keys and "layer1.0.downsample.1.running_var" in keys
+    assert tuple(keys["layer4.2.conv3.weight"].shape) == (2048, 512, 1, 1)
+    wide = WideResNet50().state_dict()  # twice the inner width: layer1 blocks are 64 -> 128 -> 256
+    assert tuple(wide["layer1.0.conv2.weight"].shape) == (128, 128, 3, 3)
+
+
+@pytest.mark.parametrize("arch", ["resnet18", "resnet50", "wide_resnet50_2"])
+def test_a_wrong_file_named_like_the_official_weights_is_refused(
+    arch: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dda.ml.backbones import ResNet18
+    from dda.ml.weights import KNOWN_WEIGHTS
+
+    wrong = tmp_path / KNOWN_WEIGHTS[arch][0]
+    torch.save(ResNet18().state_dict(), wrong)  # a real checkpoint, just not the official one
+    monkeypatch.setenv("DDA_BACKBONE_WEIGHTS", f"{arch}={wrong}")  # located by path
+    with pytest.raises(InvalidInput, match="sha256"):
+        find_pretrained_weights(arch)
+    monkeypatch.delenv("DDA_BACKBONE_WEIGHTS")
+    monkeypatch.setenv("DDA_WEIGHTS_DIR", str(tmp_path))  # located in the weights cache
+    get_settings.cache_clear()
+    with pytest.raises(InvalidInput, match="sha256"):
+        find_pretrained_weights(arch)
+    get_settings.cache_clear()

@@ -119,3 +119,19 @@ def test_batched_training_rules_agree_with_the_runtime_post_processing(rule: str
     ]
     assert ours.tolist() == theirs
     assert 5 <= sum(theirs) <= 195  # both verdicts occur, so the comparison means something
+
+
+@pytest.mark.parametrize("model_type", ["classification", "segmentation"])
+def test_batched_predictions_match_single_image_predictions(model_type: str) -> None:
+    config = {**config_for(model_type), "input_size": [64, 48]}
+    torch.manual_seed(0)
+    predictor = Predictor(TrainedModel(config=config, module=build_core_module(config).eval()))
+    rng = np.random.default_rng(1)
+    images = [rng.integers(0, 256, (h, w, 3), dtype=np.uint8) for h, w in ((90, 70), (40, 60), (64, 48))]
+    batched = predictor.predict_batch(images)
+    assert predictor.predict_batch([]) == []
+    for image, together in zip(images, batched, strict=True):
+        alone = predictor.predict(image)
+        assert together.verdict == alone.verdict and together.label == alone.label
+        assert abs(together.anomaly_score - alone.anomaly_score) < 1e-5
+        assert together.overlay.shape == image.shape

@@ -261,7 +261,7 @@ def _parse_size(text: str) -> tuple[int, int]:
 def synth_cmd(
     out_dir: Annotated[Path, typer.Argument(help="Folder to write images/, masks/ and the manifests to.")],
     count: Annotated[int, typer.Option("--count", "-n", min=1, help="Number of images.")] = 40,
-    product: Annotated[str, typer.Option(help="cookie, texture or metal.")] = "cookie",
+    product: Annotated[str, typer.Option(help="cookie, texture, metal or pill.")] = "cookie",
     seed: Annotated[int, typer.Option(help="Random seed; the same seed gives the same images.")] = 0,
     size: Annotated[str, typer.Option(help="Image size HEIGHTxWIDTH (or one number).")] = "256x256",
     anomaly_ratio: Annotated[float, typer.Option(min=0.0, max=1.0, help="Share of defective images.")] = 0.5,

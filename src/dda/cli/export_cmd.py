@@ -44,7 +44,11 @@ def export(
     ] = None,
     golden: Annotated[
         Path | None,
-        typer.Option("--golden", help="Golden images for the parity gate (default: the calibration set)."),
+        typer.Option(
+            "--golden",
+            help="Golden images for the parity gate (default: INT8: images of --calib held out from "
+            "calibration; FP32: the --calib images).",
+        ),
     ] = None,
     maps: Annotated[
         list[str] | None,
@@ -66,8 +70,19 @@ def export(
 
     mappings = parse_mappings(maps or [])
     trained = load_artifact(model)
-    calibration = load_image_set(calib, limit=calib_limit, mappings=mappings) if calib else None
-    golden_set = load_image_set(golden, limit=golden_limit, mappings=mappings) if golden else None
+    calibration = golden_set = None
+    if calib and int8 and golden is None:  # the gate judges on images held out from calibration
+        from dda.ml.export.images import split_held_out
+
+        both = load_image_set(calib, limit=calib_limit + golden_limit, mappings=mappings)
+        if len(both) > calib_limit or len(both) >= 8:
+            calibration, golden_set = split_held_out(both, min(calib_limit, max(4, len(both) // 2)))
+        else:
+            calibration = both
+    elif calib:
+        calibration = load_image_set(calib, limit=calib_limit, mappings=mappings)
+    if golden:
+        golden_set = load_image_set(golden, limit=golden_limit, mappings=mappings)
     opt = _size(engine_opt)
     profile = EngineProfile(opt_size=opt) if opt else None
     with console.status(f"exporting for {target.value}{' (INT8)' if int8 else ''} and checking parity..."):

@@ -18,6 +18,7 @@ from rich.console import Console
 from typer.core import TyperGroup
 
 from dda.cli._common import handle_errors
+from dda.core.errors import InvalidInput
 
 console = Console()
 
@@ -62,10 +63,17 @@ def build(
         Path | None, typer.Option("--key", help="Ed25519 private key PEM (default: <data_dir>/keys).")
     ] = None,
     archive: Annotated[bool, typer.Option("--archive", help="Also write <name>-<version>.tar.gz.")] = False,
+    overwrite: Annotated[bool, typer.Option(help="Replace an existing archive of that name.")] = False,
 ) -> None:
     """Build a signed Triton-layout package from an export."""
     from dda.packaging import archive_package, build_package, read_manifest
 
+    target = out.parent / f"{name}-{version}.tar.gz"
+    if archive and target.exists() and not overwrite:  # refuse before building anything
+        raise InvalidInput(
+            f"archive {target.name} already exists",
+            hint="bump --version, remove the old archive, or pass --overwrite",
+        )
     package = build_package(exported, None, out, _signing_key(key), name=name, version=version)
     manifest = read_manifest(package)
     console.print(
@@ -73,7 +81,7 @@ def build(
         f"{manifest.precision}) written to {package}"
     )
     if archive:
-        console.print(f"archive: {archive_package(package)}")
+        console.print(f"archive: {archive_package(package, overwrite=overwrite)}")
 
 
 @app.command("verify")

@@ -12,7 +12,7 @@ from rich.console import Console
 from rich.table import Table
 
 from dda.cli._common import handle_errors
-from dda.core.errors import InvalidInput
+from dda.core.errors import DDAError, InvalidInput
 from dda.core.signing import file_sha256
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
@@ -20,6 +20,7 @@ console = Console(stderr=False)
 
 
 class ModelTypeChoice(StrEnum):
+    auto = "auto"
     classification = "classification"
     segmentation = "segmentation"
     anomaly = "anomaly"
@@ -28,6 +29,12 @@ class ModelTypeChoice(StrEnum):
 class MethodChoice(StrEnum):
     padim = "padim"
     patchcore = "patchcore"
+    linear = "linear"
+
+
+class ThresholdRuleChoice(StrEnum):
+    budget = "budget"
+    f1 = "f1"
 
 
 class OverlayFormat(StrEnum):
@@ -44,11 +51,25 @@ MapOption = Annotated[
 ]
 
 
-def _load(manifest: Path, maps: list[str] | None, progress: bool) -> Any:
+def _load(manifest: Path, maps: list[str] | None, progress: bool, decode: bool = False) -> Any:
+    """Load a manifest; ``decode`` opens every image first (as `dda data validate` does), so a corrupt
+    file is named before training starts. Unmatched --map prefixes are reported with a suggestion."""
+    import warnings
+
     from dda.formats.loader import load_dataset
     from dda.formats.uris import parse_mappings
 
-    return load_dataset(manifest, mappings=parse_mappings(maps or []), progress=progress)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        dataset = load_dataset(
+            manifest, mappings=parse_mappings(maps or []), progress=progress, decode=decode
+        )
+    for warning in caught:
+        if "--map prefix" in str(warning.message):
+            typer.secho(f"warning: {warning.message}", fg=typer.colors.YELLOW, err=True)
+        else:
+            warnings.warn_explicit(warning.message, warning.category, warning.filename, warning.lineno)
+    return dataset
 
 
 def _parse_size(value: str | None) -> tuple[int, int] | None:
@@ -106,20 +127,54 @@ def metrics_table(metrics: dict[str, Any], title: str) -> Table:
     return table
 
 
+def threshold_table(report: dict[str, Any]) -> Table:
+    """The threshold report (see docs/quality.md) as a table."""
+    from dda.ml.quality.thresholds import describe
+
+    table = Table(title="threshold report", show_header=False)
+    table.add_column("what")
+    table.add_column("value")
+    for name, value in describe(report):
+        table.add_row(name, value)
+    return table
+
+
 @handle_errors
 def train(
     manifest: Annotated[Path, typer.Argument(help="Ground Truth or DDA manifest (JSON Lines)")],
     model_type: Annotated[
         ModelTypeChoice | None,
-        typer.Option("--type", "-t", help="what to train (default: classification, see docs)"),
+        typer.Option(
+            "--type",
+            "-t",
+            help="what to train (default: auto = choose by cross-validation, see docs/quality.md)",
+        ),
     ] = None,
-    method: Annotated[MethodChoice | None, typer.Option(help="anomaly method (default: padim)")] = None,
+    method: Annotated[
+        MethodChoice | None,
+        typer.Option(help="anomaly: padim (default) or patchcore; auto: force linear/padim/patchcore"),
+    ] = None,
+    max_false_reject: Annotated[
+        float, typer.Option(min=0.0001, max=0.49, help="share of good parts the threshold may reject")
+    ] = 0.01,
+    threshold_rule: Annotated[
+        ThresholdRuleChoice, typer.Option(help="budget: meet --max-false-reject; f1: best F1")
+    ] = ThresholdRuleChoice.budget,
+    candidates: Annotated[
+        str | None,
+        typer.Option(
+            help="auto: comma-separated candidates among linear,padim,patchcore (default linear,padim)"
+        ),
+    ] = None,
     maps: MapOption = None,
     epochs: Annotated[int | None, typer.Option(min=1, max=1000, help="most epochs (early stopping)")] = None,
     out: Annotated[Path, typer.Option("--out", "-o", help="where to write the model artifact")] = Path(
         "model.tar.gz"
     ),
-    backbone: Annotated[str | None, typer.Option(help="mobilenet_v2 (default) or resnet18")] = None,
+    backbone: Annotated[
+        str | None,
+        typer.Option(help="mobilenet_v2 (default), resnet18, resnet50 or wide_resnet50_2 (weights needed)"),
+    ] = None,
     input_size: Annotated[
         str | None, typer.Option(help="HEIGHTxWIDTH (default: ~224x224, image aspect)")
     ] = None,
@@ -131,13 +186,17 @@ def train(
     """Train a model on a labelled manifest and write model.tar.gz (weights, config, metrics, plots)."""
     from dda.ml.training import DEFAULT_MODEL_TYPE, TrainOptions, train_model
 
-    settings: dict[str, Any] = {"seed": seed, "resume": resume}
+    settings: dict[str, Any] = {
+        "seed": seed, "resume": resume, "max_false_reject": max_false_reject,
+        "threshold_rule": threshold_rule.value,
+    }  # fmt: skip
     for key, value in (
         ("epochs", epochs),
         ("backbone", backbone),
         ("input_size", _parse_size(input_size)),
         ("method", method.value if method else None),
         ("time_budget_s", time_budget),
+        ("candidates", [c.strip() for c in candidates.split(",") if c.strip()] if candidates else None),
     ):
         if value is not None:
             settings[key] = value
@@ -146,14 +205,21 @@ def train(
     except ValueError as exc:
         raise InvalidInput(f"bad training option: {exc}", hint="see `dda train --help`") from exc
     chosen = model_type.value if model_type else DEFAULT_MODEL_TYPE
-    dataset = _load(manifest, maps, progress)
+    dataset = _load(manifest, maps, progress, decode=True)
     typer.echo(f"training {chosen} on {len(dataset)} images {dataset.count_by_label()}", err=True)
     result = train_model(
         dataset, chosen, out, options=options, progress=progress, dataset_id=file_sha256(manifest)
     )
+    split = result.config["split"]
+    seen = f"{split['cv_folds']}-fold cross-validation, out-of-fold" if "cv_folds" in split else "validation"
     console.print(
-        metrics_table(result.metrics, f"{chosen} model — validation ({result.config['split']['val']} images)")
+        metrics_table(result.metrics, f"{result.config['model_type']} model — {seen} ({split['val']} images)")
     )
+    selection = result.config.get("selection")
+    if selection:
+        typer.echo(f"chosen: {selection['reason']}")
+    if result.config.get("threshold_report"):
+        console.print(threshold_table(result.config["threshold_report"]))
     typer.echo(f"model written to {result.artifact_path} (checkpoint {result.checkpoint_path})")
     typer.echo(f"stopped: {result.stop_reason}; {result.epochs_run} epochs in {result.duration_s:.0f} s")
     if result.interrupted:
@@ -163,7 +229,12 @@ def train(
 
 @handle_errors
 def evaluate(
-    model: Annotated[Path, typer.Argument(help="model.tar.gz, its folder, or a training checkpoint")],
+    model: Annotated[
+        Path,
+        typer.Argument(
+            help="model.tar.gz (or its folder / a checkpoint), a `dda export` folder or a package"
+        ),
+    ],
     manifest: Annotated[Path, typer.Argument(help="labelled manifest to evaluate on")],
     maps: MapOption = None,
     json_out: Annotated[
@@ -171,18 +242,34 @@ def evaluate(
     ] = None,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
-    """Measure a trained model on any labelled manifest and print (and optionally save) its metrics."""
-    from dda.ml.artifact import load_artifact
-    from dda.ml.training import evaluate_model
+    """Measure a trained model, an export or a package on any labelled manifest; exports and packages
+    run through the station's runtime (ONNX Runtime / OpenVINO), so INT8 is measured as deployed."""
+    from dda.ml.shipped import evaluate_shipped, open_shipped, shipped_kind
 
-    trained = load_artifact(model)
     dataset = _load(manifest, maps, progress)
-    metrics = evaluate_model(trained, dataset, progress=progress)
+    report: dict[str, Any] | None
+    if shipped_kind(model):
+        with open_shipped(model) as shipped:
+            metrics = evaluate_shipped(shipped, dataset, progress=progress)
+            title = f"{shipped.name} ({shipped.precision}, {shipped.backend.name}) on {manifest.name}"
+            report = shipped.config.get("threshold_report")
+    else:
+        from dda.ml.artifact import load_artifact
+        from dda.ml.training import evaluate_model
+
+        trained = load_artifact(model)
+        metrics = evaluate_model(trained, dataset, progress=progress)
+        metrics["verdict_rule"] = (
+            trained.config.get("verdict_rule") if trained.model_type == "segmentation" else None
+        )
+        title = f"{trained.model_type} model on {manifest.name}"
+        report = trained.config.get("threshold_report")
     metrics.update(model=str(model), manifest=str(manifest), dataset_id=file_sha256(manifest))
-    metrics["verdict_rule"] = (
-        trained.config.get("verdict_rule") if trained.model_type == "segmentation" else None
-    )
-    console.print(metrics_table(metrics, f"{trained.model_type} model on {manifest.name}"))
+    console.print(metrics_table(metrics, title))
+    if report:
+        metrics["threshold_report"] = report
+        console.print(threshold_table(report))
+        typer.echo("(the threshold report was measured at training time; the table above is this data set)")
     if json_out is not None:
         json_out.parent.mkdir(parents=True, exist_ok=True)
         json_out.write_text(json.dumps(metrics, indent=2, default=str), encoding="utf-8")
@@ -202,9 +289,17 @@ def _images_in(target: Path) -> list[Path]:
     raise InvalidInput(f"{target} does not exist", hint="pass an image file or a folder of images")
 
 
+PREDICT_BATCH = 16
+
+
 @handle_errors
 def predict(
-    model: Annotated[Path, typer.Argument(help="model.tar.gz, its folder, or a training checkpoint")],
+    model: Annotated[
+        Path,
+        typer.Argument(
+            help="model.tar.gz (or its folder / a checkpoint), a `dda export` folder or a package"
+        ),
+    ],
     target: Annotated[Path, typer.Argument(help="an image file or a folder of images")],
     out: Annotated[Path, typer.Option("--out", "-o", help="folder for overlays and JSON")] = Path(
         "predictions"
@@ -213,53 +308,83 @@ def predict(
         OverlayFormat.png
     ),
 ) -> None:
-    """Run a trained model on images; write an overlay and a JSON verdict per image."""
-    from dda.core.safe_image import encode_jpeg, encode_png
-    from dda.ml.artifact import load_artifact
-    from dda.ml.predict import Predictor, prediction_record
+    """Run a model on images; write an overlay and a JSON verdict per image. Trained models run in
+    batches; exports and packages run image by image through the station's runtime."""
+    from dda.ml.shipped import open_shipped, shipped_kind
 
-    predictor = Predictor(load_artifact(model))
     images = _images_in(target)
     out.mkdir(parents=True, exist_ok=True)
-    table = Table(
-        "image", "verdict", "label", "score", "threshold", title=f"predictions ({len(images)} images)"
-    )
-    records: list[dict[str, Any]] = []
-    failures = 0
-    for path in images:
-        try:
-            prediction = predictor.predict_file(path)
-        except InvalidInput as exc:
-            failures += 1
-            typer.secho(f"error: {path.name}: {exc.message}", fg=typer.colors.RED, err=True)
-            continue
-        record = prediction_record(prediction, str(path))
-        suffix = "jpg" if overlay_format == OverlayFormat.jpg else "png"
-        overlay_path = out / f"{path.stem}_overlay.{suffix}"
-        encoded = encode_jpeg(prediction.overlay) if suffix == "jpg" else encode_png(prediction.overlay)
-        overlay_path.write_bytes(encoded)
-        record["overlay"] = str(overlay_path)
-        if prediction.mask is not None:
-            mask_path = out / f"{path.stem}_mask.png"
-            mask_path.write_bytes(encode_png(prediction.mask))
-            record["mask"] = str(mask_path)
-        (out / f"{path.stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
-        records.append(record)
-        table.add_row(
-            path.name,
-            prediction.verdict,
-            prediction.label,
-            _fmt(prediction.anomaly_score),
-            _fmt(prediction.threshold),
-        )
+    if shipped_kind(model):
+        with open_shipped(model) as shipped:
+            records, failures = _predict_all(
+                images, lambda batch: [shipped.predict(i) for i in batch], out, overlay_format
+            )
+    else:
+        from dda.ml.artifact import load_artifact
+        from dda.ml.predict import Predictor
+
+        predictor = Predictor(load_artifact(model))
+        records, failures = _predict_all(images, predictor.predict_batch, out, overlay_format)
     (out / "predictions.json").write_text(json.dumps(records, indent=2), encoding="utf-8")
-    console.print(table)
     typer.echo(f"{len(records)} predictions written to {out}")
     if failures:
         raise typer.Exit(1)
 
 
+def _predict_all(
+    images: list[Path], run: Any, out: Path, overlay_format: OverlayFormat
+) -> tuple[list[dict[str, Any]], int]:
+    """Decode, predict in batches of PREDICT_BATCH and write each image's files; (records, failures)."""
+    from dda.ml.data import load_rgb
+
+    table = Table(
+        "image", "verdict", "label", "score", "threshold", title=f"predictions ({len(images)} images)"
+    )
+    records: list[dict[str, Any]] = []
+    failures = 0
+    for start in range(0, len(images), PREDICT_BATCH):
+        paths, decoded = [], []
+        for path in images[start : start + PREDICT_BATCH]:
+            try:
+                decoded.append(load_rgb(path))
+                paths.append(path)
+            except DDAError as exc:
+                failures += 1
+                typer.secho(f"error: {path.name}: {exc.message}", fg=typer.colors.RED, err=True)
+        for path, prediction in zip(paths, run(decoded), strict=True):
+            records.append(_write_prediction(prediction, path, out, overlay_format))
+            table.add_row(
+                path.name, prediction.verdict, prediction.label, _fmt(prediction.anomaly_score),
+                _fmt(prediction.threshold),
+            )  # fmt: skip
+    console.print(table)
+    return records, failures
+
+
+def _write_prediction(
+    prediction: Any, path: Path, out: Path, overlay_format: OverlayFormat
+) -> dict[str, Any]:
+    from dda.core.safe_image import encode_jpeg, encode_png
+    from dda.ml.predict import prediction_record
+
+    record = prediction_record(prediction, str(path))
+    suffix = "jpg" if overlay_format == OverlayFormat.jpg else "png"
+    overlay_path = out / f"{path.stem}_overlay.{suffix}"
+    encoded = encode_jpeg(prediction.overlay) if suffix == "jpg" else encode_png(prediction.overlay)
+    overlay_path.write_bytes(encoded)
+    record["overlay"] = str(overlay_path)
+    if prediction.mask is not None:
+        mask_path = out / f"{path.stem}_mask.png"
+        mask_path.write_bytes(encode_png(prediction.mask))
+        record["mask"] = str(mask_path)
+    (out / f"{path.stem}.json").write_text(json.dumps(record, indent=2), encoding="utf-8")
+    return record
+
+
 def register(app: typer.Typer) -> None:
+    from dda.cli.benchmark_cmd import benchmark
+
     app.command("train")(train)
+    app.command("benchmark")(benchmark)
     app.command("evaluate")(evaluate)
     app.command("predict")(predict)

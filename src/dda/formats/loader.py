@@ -8,6 +8,7 @@ Colour masks are converted to class-id PNGs once and kept, content-addressed, un
 from __future__ import annotations
 
 import hashlib
+import warnings
 from collections.abc import Mapping, Sequence
 from pathlib import Path
 
@@ -15,13 +16,16 @@ import numpy as np
 from numpy.typing import NDArray
 from tqdm import tqdm
 
+from dda.core.logging import get_logger
 from dda.core.settings import get_settings
 from dda.formats.checks import inspect_record
 from dda.formats.dataset import Dataset, Sample
 from dda.formats.manifest import ParsedManifest, parse_manifest
 from dda.formats.masks import BACKGROUND, save_class_mask
 from dda.formats.problems import ProblemList
-from dda.formats.uris import FileSource, UriResolver
+from dda.formats.uris import FileSource, UriResolver, unmatched_mappings
+
+log = get_logger(__name__)
 
 
 def load_dataset(
@@ -33,24 +37,31 @@ def load_dataset(
     normal_class: str | None = None,
     name: str | None = None,
     progress: bool | None = None,
+    decode: bool = False,
 ) -> Dataset:
     """Read a manifest and its files into a Dataset; raises InvalidInput listing the problems.
 
     ``mappings`` rewrites URI prefixes (``{"s3://bucket/cookies/": "/data/cookies/"}``); ``store``
     fetches what is still ``s3://`` (default: ``dda.core.storage.open_store("s3://<bucket>")``).
     ``jobs`` picks among several jobs of one kind; ``normal_class`` names the "no defect" class
-    of a Ground Truth classification job when its name does not say so.
+    of a Ground Truth classification job when its name does not say so. ``decode`` opens every
+    image fully, as ``dda data validate`` does, so a corrupt file is named before training starts.
+    A ``--map`` prefix that matches no reference is warned about, with the likely prefix.
     """
     path = Path(manifest_path)
     parsed = parse_manifest(path, jobs=jobs, normal_class=normal_class)
     parsed.problems.raise_if_errors(f"manifest {path.name}")
     resolver = UriResolver(mappings, base_dir=path.parent, store=store)
+    records = parsed.usable_records()
+    for prefix, suggestion in unmatched_mappings(mappings or {}, [r.source_ref for r in records]):
+        hint = f"; the manifest's files start with {suggestion!r}" if suggestion else ""
+        warnings.warn(f"--map prefix {prefix!r} matches no file of {path.name}{hint}", stacklevel=2)
+        log.warning("map prefix matches nothing", prefix=prefix, suggestion=suggestion)
     problems = ProblemList()
     samples: list[Sample] = []
     cache = Path(get_settings().data_dir) / "cache" / "masks"
-    records = parsed.usable_records()
     for record in tqdm(records, desc=f"loading {path.name}", unit="img", disable=_quiet(progress)):
-        info = inspect_record(record, parsed, resolver, problems, decode=False)
+        info = inspect_record(record, parsed, resolver, problems, decode=decode)
         if info is None:
             continue
         mask_path = None

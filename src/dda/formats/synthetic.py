@@ -1,9 +1,12 @@
 """Synthetic defect images with exact masks, for demos, unit tests and the station's test camera.
 
-Products: ``cookie`` (round baked goods), ``texture`` (fabric, wood, stone surfaces) and ``metal``
-(machined plates and washers). Defects: ``crack``, ``spot``, ``scratch``, ``missing`` (a broken-off
-piece or a hole); each product has the defects that make sense for it. Normal images vary too
-(position, size, colour, lighting, chips, grain), so a model has to learn the defect, not the scene.
+Products: ``cookie`` (round baked goods), ``texture`` (fabric, wood, stone surfaces), ``metal``
+(machined plates and washers) and ``pill`` (small glossy capsules and tablets). A ``defect_scale``
+shrinks or grows every defect; :data:`SYNTHETIC_FAMILIES` names the product families the quality
+benchmark runs on, which differ in texture, shape, colour and defect size. Defects: ``crack``,
+``spot``, ``scratch``, ``missing`` (a broken-off piece or a hole); each product has the defects
+that make sense for it. Normal images vary too (position, size, colour, lighting, chips, grain),
+so a model has to learn the defect, not the scene.
 
 Everything is deterministic: :func:`render_sample` draws only from the generator passed in, and
 :func:`generate_synthetic_dataset` seeds image ``i`` with ``(seed, i)``.
@@ -24,7 +27,14 @@ from dda.core.errors import InvalidInput
 from dda.formats.dataset import ANOMALY_CLASS, NORMAL_CLASS, Dataset, Sample
 from dda.formats.masks import BACKGROUND, save_class_mask
 from dda.formats.synthetic_defects import cut_missing, min_pixels, paint_crack, paint_scratch, paint_spot
-from dda.formats.synthetic_products import Scene, composite, cookie_scene, metal_scene, texture_scene
+from dda.formats.synthetic_products import (
+    Scene,
+    composite,
+    cookie_scene,
+    metal_scene,
+    pill_scene,
+    texture_scene,
+)
 from dda.formats.synthetic_shapes import Field, Mask
 from dda.formats.writers import write_dda_manifest, write_groundtruth_manifest
 
@@ -38,17 +48,30 @@ class SyntheticProduct(StrEnum):
     COOKIE = "cookie"
     TEXTURE = "texture"
     METAL = "metal"
+    PILL = "pill"
 
 
 PRODUCT_DEFECTS: dict[SyntheticProduct, tuple[str, ...]] = {
     SyntheticProduct.COOKIE: ("crack", "spot", "missing"),
     SyntheticProduct.TEXTURE: ("crack", "spot", "scratch", "missing"),
     SyntheticProduct.METAL: ("scratch", "spot", "crack", "missing"),
+    SyntheticProduct.PILL: ("crack", "spot", "missing"),
 }
-_SCENES: dict[SyntheticProduct, Callable[[np.random.Generator, tuple[int, int]], Scene]] = {
+# name -> (product, variant, defect scale): one product each (as on a line), differing in texture,
+# shape, colour and defect size.
+SYNTHETIC_FAMILIES: dict[str, tuple[SyntheticProduct, int | None, float]] = {
+    "cookie": (SyntheticProduct.COOKIE, None, 1.0),  # round, brown, busy texture (chips)
+    "wood": (SyntheticProduct.TEXTURE, 1, 1.0),  # frame-filling wood grain, no outline
+    "fabric": (SyntheticProduct.TEXTURE, 0, 1.0),  # fine periodic weave
+    "washer": (SyntheticProduct.METAL, 1, 1.0),  # grey brushed ring, specular
+    "pill": (SyntheticProduct.PILL, 0, 1.0),  # small, glossy red/yellow capsule, any orientation
+    "washer-fine": (SyntheticProduct.METAL, 1, 0.5),  # the washers with half-size defects
+}
+_SCENES: dict[SyntheticProduct, Callable[..., Scene]] = {
     SyntheticProduct.COOKIE: cookie_scene,
     SyntheticProduct.TEXTURE: texture_scene,
     SyntheticProduct.METAL: metal_scene,
+    SyntheticProduct.PILL: pill_scene,
 }
 _PAINTERS: dict[str, Callable[[np.random.Generator, Scene, Field], Mask]] = {
     "crack": paint_crack,
@@ -75,6 +98,8 @@ def render_sample(
     product: SyntheticProduct | str,
     defect: bool,
     size: tuple[int, int] = (256, 256),
+    defect_scale: float = 1.0,
+    variant: int | None = None,
 ) -> tuple[NDArray[np.uint8], NDArray[np.uint8]]:
     """One photo: (image uint8 HxWx3, mask uint8 HxW of :func:`product_mask_classes` ids).
 
@@ -84,7 +109,8 @@ def render_sample(
     product = as_product(product)
     shape = _check_size(size)
     class_ids = {name: index for index, name in enumerate(product_mask_classes(product))}
-    scene = _SCENES[product](rng, shape)
+    scene = _SCENES[product](rng, shape) if variant is None else _SCENES[product](rng, shape, variant)
+    scene.defect_scale = float(defect_scale)
     mask = np.zeros(shape, dtype=np.uint8)
     kinds: list[str] = []
     if defect:
@@ -138,6 +164,8 @@ def generate_synthetic_dataset(
     write_dda: bool = False,
     image_format: str = "png",
     progress: bool | None = None,
+    defect_scale: float = 1.0,
+    variant: int | None = None,
 ) -> Path:
     """Write ``count`` images, their masks and a Ground Truth manifest; return the manifest path.
 
@@ -150,6 +178,8 @@ def generate_synthetic_dataset(
     _check_size(size)
     if count < 1 or count > 1_000_000:
         raise InvalidInput(f"count {count} is out of range", hint="ask for 1 to 1000000 images")
+    if not 0.2 <= defect_scale <= 3.0:
+        raise InvalidInput(f"defect scale {defect_scale} is out of range", hint="use 0.2 to 3.0")
     if not 0.0 <= anomaly_ratio <= 1.0:
         raise InvalidInput(f"anomaly ratio {anomaly_ratio} is not in 0..1", hint="e.g. --anomaly-ratio 0.3")
     suffix = {"png": "png", "jpg": "jpg", "jpeg": "jpg"}.get(image_format.lower())
@@ -165,7 +195,9 @@ def generate_synthetic_dataset(
         unit="img",
         disable=None if progress is None else not progress,
     ):
-        image, mask = render_sample(np.random.default_rng([seed, index]), product, index in defective, size)
+        image, mask = render_sample(
+            np.random.default_rng([seed, index]), product, index in defective, size, defect_scale, variant
+        )
         name = f"{product.value}-{index:04d}"
         image_path = out / "images" / f"{name}.{suffix}"
         image_path.parent.mkdir(parents=True, exist_ok=True)
@@ -185,3 +217,18 @@ def generate_synthetic_dataset(
     if write_dda:
         write_dda_manifest(dataset, out / DDA_MANIFEST_NAME)
     return manifest
+
+
+def generate_family(
+    out_dir: Path | str, family: str, count: int = 60, seed: int = 0, size: tuple[int, int] = (192, 192)
+) -> Path:
+    """A data set of one of :data:`SYNTHETIC_FAMILIES` (half defective); returns the manifest path."""
+    if family not in SYNTHETIC_FAMILIES:
+        raise InvalidInput(
+            f"unknown family {family!r}", hint=f"choose one of {', '.join(SYNTHETIC_FAMILIES)}"
+        )
+    product, variant, scale = SYNTHETIC_FAMILIES[family]
+    return generate_synthetic_dataset(
+        out_dir, count=count, product=product, seed=seed, size=size, defect_scale=scale,
+        variant=variant, progress=False,
+    )  # fmt: skip

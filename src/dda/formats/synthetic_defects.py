@@ -55,7 +55,7 @@ def _edge(scene: Scene) -> Mask:
 
 def min_pixels(scene: Scene) -> int:
     height, width = scene.shape
-    return max(8, int(MIN_DEFECT_FRACTION * height * width))
+    return max(8, int(MIN_DEFECT_FRACTION * min(1.0, scene.defect_scale) ** 2 * height * width))
 
 
 def cut_missing(rng: np.random.Generator, scene: Scene) -> Mask:
@@ -64,12 +64,16 @@ def cut_missing(rng: np.random.Generator, scene: Scene) -> Mask:
     if scene.shadow > 0:  # a product with an outline: bite into it from the edge
         at = _pick(rng, _edge(scene))
         away = math.atan2(at[1] - scene.center[1], at[0] - scene.center[0])
-        reach = scene.radius * rng.uniform(0.2, 0.34)  # a bite a camera on the line can see
+        reach = (
+            scene.radius * rng.uniform(0.2, 0.34) * scene.defect_scale
+        )  # a bite a camera on the line can see
         push = reach * rng.uniform(0.0, 0.35)
         center = (at[0] + push * math.cos(away), at[1] + push * math.sin(away))
         outline = blob_points(rng, center, reach, roughness=0.22)
     else:  # a surface: a hole through it
-        outline = blob_points(rng, _pick(rng, _inner(scene)), size * rng.uniform(0.035, 0.08), 0.3)
+        outline = blob_points(
+            rng, _pick(rng, _inner(scene)), size * rng.uniform(0.035, 0.08) * scene.defect_scale, 0.3
+        )
     cut = polygon_mask(scene.shape, outline)
     removed = solid(scene) & cut
     scene.alpha = np.where(cut, 0.0, scene.alpha).astype(np.float32)
@@ -92,7 +96,7 @@ def paint_crack(rng: np.random.Generator, scene: Scene, image: Field) -> Mask:
         else rng.uniform(0, 2 * math.pi)
     )
     heading += rng.normal(0, 0.35)
-    length = scene.radius * rng.uniform(0.5, 0.95)
+    length = scene.radius * rng.uniform(0.5, 0.95) * scene.defect_scale
     step = max(2.0, size / 80)
     main = random_walk(rng, start, heading, length, step, 0.35)
     lines = [main]
@@ -108,7 +112,7 @@ def paint_crack(rng: np.random.Generator, scene: Scene, image: Field) -> Mask:
                 0.4,
             )
         )
-    width = max(1, round(size * rng.uniform(0.012, 0.022)))
+    width = max(1, round(size * rng.uniform(0.012, 0.022) * min(1.0, scene.defect_scale)))
     mask = polyline_mask(scene.shape, lines, width) & solid(scene)
     core = polyline_mask(scene.shape, lines, max(1, width // 2)) & mask
     darkness = np.float32(rng.uniform(*scene.crack_darkness))
@@ -125,7 +129,7 @@ def paint_spot(rng: np.random.Generator, scene: Scene, image: Field) -> Mask:
     a model can tell the two apart at its input size, as an inspector can.
     """
     size = min(scene.shape)
-    radius = size * rng.uniform(0.05, 0.085)
+    radius = size * rng.uniform(0.05, 0.085) * scene.defect_scale
     outline = blob_points(rng, _pick(rng, _inner(scene)), radius, 0.3, rng.uniform(0.75, 1.33))
     blob = polygon_mask(scene.shape, outline).astype(np.float32)
     weight = blur(blob, max(1.0, radius / 4)) * float(rng.uniform(0.75, 0.95))
@@ -145,7 +149,7 @@ def paint_scratch(rng: np.random.Generator, scene: Scene, image: Field) -> Mask:
         rng,
         _pick(rng, _inner(scene)),
         rng.uniform(0, 2 * math.pi),
-        scene.radius * rng.uniform(0.5, 1.1),
+        scene.radius * rng.uniform(0.5, 1.1) * scene.defect_scale,
         max(2.0, size / 100),
         0.025,
     )

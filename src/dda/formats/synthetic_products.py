@@ -42,6 +42,7 @@ class Scene:
     crack_darkness: tuple[float, float]
     spot_color: Color
     scratch_color: Color
+    defect_scale: float = 1.0  # multiplies the size of every defect drawn on this scene
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -124,12 +125,14 @@ def _add_chips(
         surface[glint & chip] = np.minimum(surface[glint & chip] * 1.9, 1.0)
 
 
-def texture_scene(rng: np.random.Generator, shape: tuple[int, int]) -> Scene:
-    """A textured surface filling the frame: woven fabric, wood grain or stone."""
+def texture_scene(rng: np.random.Generator, shape: tuple[int, int], variant: int | None = None) -> Scene:
+    """A textured surface filling the frame: woven fabric, wood grain or stone (``variant`` 0, 1, 2
+    forces one; the random draws are the same either way)."""
     height, width = shape
     size = min(shape)
     xs, ys = coords(shape)
     kind = int(rng.integers(3))
+    kind = kind if variant is None else int(variant)
     angle = rng.uniform(-0.25, 0.25)
     u = xs * math.cos(angle) + ys * math.sin(angle)
     v = -xs * math.sin(angle) + ys * math.cos(angle)
@@ -139,9 +142,8 @@ def texture_scene(rng: np.random.Generator, shape: tuple[int, int]) -> Scene:
         weave = np.sin(2 * math.pi * u / period) * np.sin(2 * math.pi * v / period)
         threads = 0.5 * streak_noise(rng, shape, True, 12) + 0.5 * streak_noise(rng, shape, False, 12)
         shade = 0.9 + 0.1 * weave + 0.05 * threads
-        base = _jitter(
-            rng, [(0.35, 0.42, 0.58), (0.62, 0.58, 0.5), (0.5, 0.2, 0.2)][int(rng.integers(3))], 0.1
-        )
+        colour = int(rng.integers(3)) if variant is None else (int(rng.integers(3)) * 0)
+        base = _jitter(rng, [(0.35, 0.42, 0.58), (0.62, 0.58, 0.5), (0.5, 0.2, 0.2)][colour], 0.1)
     elif kind == 1:  # wood grain
         warp = 14.0 * fractal_noise(rng, shape, size / 3, 3)
         rings = np.sin(2 * math.pi * (v + warp) / (size / rng.uniform(9, 16)))
@@ -168,8 +170,9 @@ def texture_scene(rng: np.random.Generator, shape: tuple[int, int]) -> Scene:
     )
 
 
-def metal_scene(rng: np.random.Generator, shape: tuple[int, int]) -> Scene:
-    """A machined metal part (plate with drilled holes, or a washer) on a dark belt."""
+def metal_scene(rng: np.random.Generator, shape: tuple[int, int], variant: int | None = None) -> Scene:
+    """A machined metal part (plate with drilled holes, or a washer) on a dark belt (``variant`` 0:
+    always a plate, 1: always a washer)."""
     size = min(shape)
     background = _surface_background(rng, shape, [(0.2, 0.2, 0.21), (0.13, 0.14, 0.16)])
     background *= (1.0 + 0.08 * streak_noise(rng, shape, True, 30))[..., None]
@@ -179,7 +182,8 @@ def metal_scene(rng: np.random.Generator, shape: tuple[int, int]) -> Scene:
     angle = rng.uniform(-0.2, 0.2)
     u = (xs - cx) * math.cos(angle) + (ys - cy) * math.sin(angle)
     v = -(xs - cx) * math.sin(angle) + (ys - cy) * math.cos(angle)
-    if rng.random() < 0.5:
+    plate = rng.random() < 0.5 if variant is None else variant == 0
+    if plate:
         alpha, radius = _plate(rng, u, v, size)
     else:
         alpha, radius = _washer(rng, u, v, size)
@@ -221,6 +225,39 @@ def _washer(rng: np.random.Generator, u: Field, v: Field, size: int) -> tuple[Fi
     dist = np.hypot(u, v)
     alpha = np.clip(outer - dist + 0.5, 0, 1) * np.clip(dist - inner + 0.5, 0, 1)
     return alpha.astype(np.float32), float(outer)
+
+
+def pill_scene(rng: np.random.Generator, shape: tuple[int, int], variant: int | None = None) -> Scene:
+    """A glossy two-tone capsule (or a round tablet) on a tray: small, bright, smooth. ``variant``
+    fixes one product (0: a red and yellow capsule on the light tray) instead of a mix."""
+    size = min(shape)
+    trays: list[Color] = [(0.82, 0.84, 0.87), (0.25, 0.3, 0.36)]
+    background = _surface_background(rng, shape, trays if variant is None else trays[:1])
+    height, width = shape
+    cx, cy = width / 2 + rng.normal(0, 0.04 * width), height / 2 + rng.normal(0, 0.04 * height)
+    xs, ys = coords(shape)
+    angle = rng.uniform(0, math.pi)
+    u = (xs - cx) * math.cos(angle) + (ys - cy) * math.sin(angle)
+    v = -(xs - cx) * math.sin(angle) + (ys - cy) * math.cos(angle)
+    radius = size * rng.uniform(0.13, 0.17)
+    capsule = rng.random() < 0.7 or variant is not None
+    half_length = radius * (rng.uniform(1.4, 2.0) if capsule else 0.0)  # 0: round tablet
+    dist = np.hypot(np.maximum(np.abs(u) - half_length, 0.0), v)
+    alpha = np.clip(radius - dist + 0.5, 0.0, 1.0).astype(np.float32)
+    palette: list[Color] = [(0.85, 0.2, 0.2), (0.95, 0.75, 0.2), (0.25, 0.45, 0.85), (0.93, 0.93, 0.9)]
+    first, second = (palette[int(i)] for i in rng.choice(len(palette), size=2, replace=False))
+    if variant is not None:
+        first, second = palette[0], palette[1]
+    colors = np.where((u < 0)[..., None], np.asarray(_jitter(rng, first, 0.05), np.float32),
+                      np.asarray(_jitter(rng, second, 0.05), np.float32))  # fmt: skip
+    gloss = 1.0 + 0.35 * np.exp(-(((v + 0.45 * radius) / (0.22 * radius)) ** 2))
+    rounding = 1.0 - 0.25 * np.clip(dist / max(radius, 1.0), 0, 1) ** 3
+    shade = (gloss * rounding * (1.0 + 0.02 * value_noise(rng, shape, 2.0))).astype(np.float32)
+    surface = np.clip(colors * shade[..., None], 0, 1).astype(np.float32)
+    return Scene(
+        background, surface, alpha, (cx, cy), float(radius + half_length / 2), 0.3, (0.35, 0.55),
+        _jitter(rng, (0.35, 0.25, 0.15), 0.2), (0.98, 0.98, 0.98),
+    )  # fmt: skip
 
 
 def composite(scene: Scene) -> NDArray[np.float32]:

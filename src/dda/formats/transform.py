@@ -28,7 +28,7 @@ from dda.formats.records import (
     JobKind,
     LabelRecord,
 )
-from dda.formats.uris import FileSource, is_uri
+from dda.formats.uris import FileSource, UriResolver, is_uri
 from dda.formats.validate import ValidationReport, validate_manifest
 
 
@@ -76,6 +76,7 @@ def transform_gt_to_dda(
         progress=progress,
     )
     parsed = report.parsed
+    resolver = UriResolver(mappings) if mappings else None
     now = datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     out_records: list[dict[str, Any]] = []
     skipped: list[int] = []
@@ -94,12 +95,27 @@ def transform_gt_to_dda(
             )
             skipped.append(record.line)
             continue
-        out_records.append(_rebase(to_dda_record(record, report, label, now), report.manifest, Path(output)))
+        dda_record = _apply_mappings(to_dda_record(record, report, label, now), resolver)
+        out_records.append(_rebase(dda_record, report.manifest, Path(output)))
     skipped.extend(line for line in report.problems.lines_with_errors() | parsed.bad_lines if line)
     if (not report.ok and not force) or not out_records:
         return TransformResult(report, None, 0, sorted(set(skipped)))
     path = write_manifest(Path(output), out_records)
     return TransformResult(report, path, len(out_records), sorted(set(skipped)))
+
+
+def _apply_mappings(record: dict[str, Any], resolver: UriResolver | None) -> dict[str, Any]:
+    """Write the ``--map``ped locations (the files the transform validated), not the original URIs."""
+    if resolver is None:
+        return record
+    for key in (SOURCE_REF, DDA_MASK):
+        ref = record.get(key)
+        if isinstance(ref, str):
+            mapped = resolver.rewrite(ref)
+            if mapped != ref and not is_uri(mapped):  # a local folder: as the resolver reads it
+                mapped = str((resolver.base_dir / Path(mapped).expanduser()).resolve())
+            record[key] = mapped
+    return record
 
 
 def _rebase(record: dict[str, Any], source: Path, output: Path) -> dict[str, Any]:

@@ -8,6 +8,7 @@ fetched through the object store into a cache under the data dir.
 
 from __future__ import annotations
 
+import os
 import threading
 from collections.abc import Iterable, Mapping
 from pathlib import Path, PurePosixPath
@@ -38,6 +39,21 @@ def parse_mappings(items: Iterable[str]) -> dict[str, str]:
             )
         mappings[prefix.strip()] = location.strip()
     return mappings
+
+
+def unmatched_mappings(mappings: Mapping[str, str], refs: Iterable[str]) -> list[tuple[str, str | None]]:
+    """``(prefix, likely prefix)`` for each ``--map`` prefix that starts none of ``refs``; the likely
+    prefix is the folder the references share (None when they share none)."""
+    refs = [r for r in refs if isinstance(r, str)]
+    unmatched = [p for p in mappings if not any(r.startswith(p) for r in refs)]
+    if not unmatched:
+        return []
+    common = os.path.commonprefix(refs) if refs else ""  # noqa: RUF071 - a URI prefix, not a path
+    cut = common.rfind("/")
+    suggestion = common[: cut + 1] if cut >= 0 else None
+    if suggestion in ("", "/") or (suggestion or "").endswith("://"):
+        suggestion = None
+    return [(p, suggestion) for p in unmatched]
 
 
 def is_uri(value: str) -> bool:

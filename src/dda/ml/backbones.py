@@ -1,9 +1,10 @@
 """ImageNet backbones in plain torch, with torchvision's module layout.
 
 The layout matters: it makes torchvision-format state dicts (``mobilenet_v2-b0353104.pth``,
-``resnet18-f37072fd.pth``) load with ``strict=True`` without depending on torchvision, which
-would pull a multi-GB CUDA build of torch. Each backbone exposes multi-scale feature maps for
-segmentation heads and anomaly models through :meth:`Backbone.forward_features`.
+``resnet18-f37072fd.pth``, ``resnet50-0676ba61.pth``, ``wide_resnet50_2-95faca4d.pth``) load
+with ``strict=True`` without depending on torchvision, which would pull a multi-GB CUDA build of
+torch. Each backbone exposes multi-scale feature maps for segmentation heads and anomaly models
+through :meth:`Backbone.forward_features`.
 """
 
 from __future__ import annotations
@@ -125,32 +126,105 @@ class BasicBlock(nn.Module):
         return out
 
 
-class ResNet18(Backbone):
-    arch = "resnet18"
-    weights_file = "resnet18-f37072fd.pth"
-    stage_channels = (64, 128, 256, 512)
+class Bottleneck(nn.Module):
+    """torchvision's ResNet-50 block (stride on the 3x3 conv, "ResNet v1.5"); ``width`` = base width."""
 
-    def __init__(self) -> None:
+    expansion = 4
+
+    def __init__(self, inp: int, planes: int, stride: int, width_factor: int = 1) -> None:
         super().__init__()
+        width = planes * width_factor
+        out = planes * self.expansion
+        self.conv1 = nn.Conv2d(inp, width, 1, bias=False)
+        self.bn1 = nn.BatchNorm2d(width)
+        self.conv2 = nn.Conv2d(width, width, 3, stride, 1, bias=False)
+        self.bn2 = nn.BatchNorm2d(width)
+        self.conv3 = nn.Conv2d(width, out, 1, bias=False)
+        self.bn3 = nn.BatchNorm2d(out)
+        self.relu = nn.ReLU(inplace=True)
+        self.downsample: nn.Module | None = None
+        if stride != 1 or inp != out:
+            self.downsample = nn.Sequential(nn.Conv2d(inp, out, 1, stride, bias=False), nn.BatchNorm2d(out))
+
+    def forward(self, x: Tensor) -> Tensor:
+        identity = x if self.downsample is None else self.downsample(x)
+        y = self.relu(self.bn1(self.conv1(x)))
+        y = self.relu(self.bn2(self.conv2(y)))
+        y = self.bn3(self.conv3(y))
+        out: Tensor = self.relu(y + identity)
+        return out
+
+
+class ResNet(Backbone):
+    """torchvision's ResNet layout: conv1/bn1/relu/maxpool, then layer1..layer4 (strides 4..32)."""
+
+    layer1: nn.Module
+    layer2: nn.Module
+    layer3: nn.Module
+    layer4: nn.Module
+
+    def _stem(self) -> None:
         self.conv1 = nn.Conv2d(3, 64, 7, 2, 3, bias=False)
         self.bn1 = nn.BatchNorm2d(64)
         self.relu = nn.ReLU(inplace=True)
         self.maxpool = nn.MaxPool2d(3, 2, 1)
-        self.layer1 = nn.Sequential(BasicBlock(64, 64, 1), BasicBlock(64, 64, 1))
-        self.layer2 = nn.Sequential(BasicBlock(64, 128, 2), BasicBlock(128, 128, 1))
-        self.layer3 = nn.Sequential(BasicBlock(128, 256, 2), BasicBlock(256, 256, 1))
-        self.layer4 = nn.Sequential(BasicBlock(256, 512, 2), BasicBlock(512, 512, 1))
 
     def forward_features(self, x: Tensor) -> list[Tensor]:
         x = self.maxpool(self.relu(self.bn1(self.conv1(x))))
-        outs = []
+        outs: list[Tensor] = []
         for layer in (self.layer1, self.layer2, self.layer3, self.layer4):
             x = layer(x)
             outs.append(x)
         return outs
 
 
-BACKBONES: dict[str, type[Backbone]] = {cls.arch: cls for cls in (MobileNetV2, ResNet18)}
+class ResNet18(ResNet):
+    arch = "resnet18"
+    weights_file = "resnet18-f37072fd.pth"
+    stage_channels = (64, 128, 256, 512)
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stem()
+        self.layer1 = nn.Sequential(BasicBlock(64, 64, 1), BasicBlock(64, 64, 1))
+        self.layer2 = nn.Sequential(BasicBlock(64, 128, 2), BasicBlock(128, 128, 1))
+        self.layer3 = nn.Sequential(BasicBlock(128, 256, 2), BasicBlock(256, 256, 1))
+        self.layer4 = nn.Sequential(BasicBlock(256, 512, 2), BasicBlock(512, 512, 1))
+
+
+def _bottleneck_layer(inp: int, planes: int, blocks: int, stride: int, width_factor: int) -> nn.Sequential:
+    layers = [Bottleneck(inp, planes, stride, width_factor)]
+    layers += [Bottleneck(planes * 4, planes, 1, width_factor) for _ in range(blocks - 1)]
+    return nn.Sequential(*layers)
+
+
+class ResNet50(ResNet):
+    """ResNet-50; :class:`WideResNet50` doubles the inner width of every block (PatchCore's backbone)."""
+
+    arch = "resnet50"
+    weights_file = "resnet50-0676ba61.pth"
+    stage_channels = (256, 512, 1024, 2048)
+    width_factor = 1
+
+    def __init__(self) -> None:
+        super().__init__()
+        self._stem()
+        w = self.width_factor
+        self.layer1 = _bottleneck_layer(64, 64, 3, 1, w)
+        self.layer2 = _bottleneck_layer(256, 128, 4, 2, w)
+        self.layer3 = _bottleneck_layer(512, 256, 6, 2, w)
+        self.layer4 = _bottleneck_layer(1024, 512, 3, 2, w)
+
+
+class WideResNet50(ResNet50):
+    arch = "wide_resnet50_2"
+    weights_file = "wide_resnet50_2-95faca4d.pth"
+    width_factor = 2
+
+
+BACKBONES: dict[str, type[Backbone]] = {
+    cls.arch: cls for cls in (MobileNetV2, ResNet18, ResNet50, WideResNet50)
+}
 
 
 def load_torchvision_state_dict(model: Backbone, state_dict: dict[str, Tensor]) -> None:

@@ -111,7 +111,17 @@ class _ImageCache:
             if key in self._items:
                 self._items.move_to_end(key)
                 return self._items[key]
-        tensor = resize_image(load_rgb(path), size)
+        try:
+            tensor = resize_image(load_rgb(path), size)
+        except (
+            InvalidInput,
+            OSError,
+        ) as exc:  # name the file: a corrupt photo among hundreds is hard to find
+            message = exc.message if isinstance(exc, InvalidInput) else type(exc).__name__
+            raise InvalidInput(
+                f"image {path.name} cannot be read: {message}",
+                hint="replace or remove it; `dda data validate` checks every image",
+            ) from exc
         with self._lock:
             self._items[key] = tensor
             self._bytes += tensor.numel() * tensor.element_size()

@@ -31,7 +31,7 @@ import torch
 
 from dda.ml.artifact import TrainedModel
 from dda.ml.data import load_rgb
-from dda.ml.deploy import build_deploy_module, output_names
+from dda.ml.deploy import DeployModule, build_deploy_module, contract_outputs, output_names
 from dda.runtime.postprocess import PostProcessConfig, post_process
 from dda.runtime.types import Prediction
 
@@ -118,6 +118,37 @@ class Predictor:
             model_name=str(self.config.get("dataset_name", self.config["model_type"])),
             model_version=str(self.config.get("training_id", "")),
         )
+
+    @torch.inference_mode()
+    def predict_batch(self, images: list[np.ndarray]) -> list[Prediction]:
+        """Like :meth:`predict` for several images, with one forward pass of the core model over the
+        batch (each image is resized exactly as the deploy module resizes it). ``dda predict`` runs
+        folders this way: per image it costs about what ``dda evaluate`` does."""
+        if not images:
+            return []
+        if not isinstance(self.module, DeployModule):  # an imported ONNX model: one image at a time
+            return [self.predict(image) for image in images]
+        start = time.perf_counter()
+        batch = torch.cat([self.module.preprocess(torch.from_numpy(np.ascontiguousarray(i))) for i in images])
+        raw = self.module.core(batch)
+        tensors = [t.numpy() for t in contract_outputs(raw, self.config["model_type"], batch)]
+        infer_ms = (time.perf_counter() - start) * 1000.0 / len(images)
+        names = output_names(self.config["model_type"])
+        predictions = []
+        for index, image in enumerate(images):
+            begin = time.perf_counter()
+            outputs = {name: t[index] for name, t in zip(names, tensors, strict=True)}
+            result = post_process(outputs, image, self.post_config)
+            post_ms = (time.perf_counter() - begin) * 1000.0
+            predictions.append(
+                Prediction(
+                    **result,
+                    timings_ms={"inference": infer_ms, "total": infer_ms + post_ms},
+                    model_name=str(self.config.get("dataset_name", self.config["model_type"])),
+                    model_version=str(self.config.get("training_id", "")),
+                )
+            )
+        return predictions
 
     def predict_file(self, path: Path) -> Prediction:
         return self.predict(load_rgb(path))

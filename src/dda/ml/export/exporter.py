@@ -27,7 +27,7 @@ import dda
 from dda.core.errors import InvalidInput
 from dda.core.logging import get_logger
 from dda.core.signing import file_sha256
-from dda.ml.export.images import ImageSet, synthetic_image_set
+from dda.ml.export.images import ImageSet, split_held_out, synthetic_image_set
 from dda.ml.export.jetson import BUILD_SCRIPT, ENGINE_FILE, EngineProfile, write_build_script
 from dda.ml.export.onnx_export import (
     DEFAULT_OPSET,
@@ -39,7 +39,7 @@ from dda.ml.export.onnx_export import (
 )
 from dda.ml.export.openvino_export import convert_openvino
 from dda.ml.export.parity import REPORT_FILE, ParityReport, ParityThresholds, enforce, run_parity
-from dda.ml.export.quantize import DEFAULT_RECIPES, QuantRecipe, quantize_int8
+from dda.ml.export.quantize import DEFAULT_RECIPES, MIN_CALIBRATION_IMAGES, QuantRecipe, quantize_int8
 from dda.ml.onnx_module import OnnxContractModule
 from dda.packaging.exported import EXPORT_FILE, ExportInfo
 from dda.packaging.manifest import TARGETS
@@ -223,13 +223,17 @@ def export_model(
 ) -> ExportResult:
     """Export a deploy module for ``target`` into ``out_dir``, refusing one that fails the gate.
 
-    ``golden`` defaults to the calibration images, then to synthetic frames (numbers only: no
+    ``golden`` defaults to images held out from ``calibration`` for INT8 (half of them, when there
+    are at least twice the minimum; the INT8 model must not be judged on the images it was
+    calibrated on), to the calibration images for FP32, then to synthetic frames (numbers only: no
     labels, so no AUROC). Raises InvalidInput with the gate's findings when parity fails; the
     report is in ``out_dir/parity_report.json`` either way.
     """
     _check_request(target, int8, calibration)
     out_dir = Path(out_dir)
     _prepare_out_dir(out_dir, overwrite)
+    if golden is None and int8 and calibration is not None and len(calibration) >= 2 * MIN_CALIBRATION_IMAGES:
+        calibration, golden = split_held_out(calibration, len(calibration) // 2)
     golden = golden or calibration or synthetic_image_set()
     precision = "int8" if int8 else "fp32"
     module = module.eval()

@@ -110,3 +110,32 @@ def synthetic_image_set(count: int = 8, seed: int = 0) -> ImageSet:
             image[(yy - cy) ** 2 + (xx - cx) ** 2 < r * r] -= 70
         images.append(np.clip(image, 0, 255).astype(np.uint8))
     return ImageSet(images, [f"synthetic-{i}.png" for i in range(count)], None, "synthetic")
+
+
+def split_held_out(images: ImageSet, calibration_count: int, seed: int = 0) -> tuple[ImageSet, ImageSet]:
+    """(calibration, golden): a seeded split so the parity gate judges the INT8 model on images its
+    calibration never saw. With labels, each label goes to both parts in proportion."""
+    count = len(images)
+    calibration_count = max(1, min(calibration_count, count - 1))
+    rng = np.random.default_rng(seed)
+    keys = images.labels if images.labels is not None else [0] * count
+    chosen: list[int] = []
+    for key in sorted(set(keys)):
+        group = [i for i in range(count) if keys[i] == key]
+        rng.shuffle(group)
+        chosen += group[: round(len(group) * calibration_count / count)]
+    rest = [i for i in rng.permutation(count).tolist() if i not in chosen]
+    chosen = (chosen + rest)[:calibration_count]  # rounding: top up or trim to the exact count
+    picked = set(chosen)
+
+    def part(indices: list[int], source: str) -> ImageSet:
+        labels = None if images.labels is None else [images.labels[i] for i in indices]
+        return ImageSet(
+            [images.images[i] for i in indices], [images.names[i] for i in indices], labels, source
+        )
+
+    calibration = part(sorted(picked), images.source)
+    golden = part(
+        [i for i in range(count) if i not in picked], f"{images.source} (held out from calibration)"
+    )
+    return calibration, golden

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import logging
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass
@@ -147,16 +148,42 @@ def _calibration_method(recipe: QuantRecipe) -> Any:
     return methods[recipe.calibration]
 
 
+@contextlib.contextmanager
+def _quiet_onnxruntime() -> Iterator[None]:
+    """Silence ONNX Runtime's tool loggers and prints while a step whose failure we handle runs:
+    its error-level messages about a step we fall back from read like a failed export."""
+    names = ("onnxruntime", "onnxruntime.quantization", "onnxruntime.tools.symbolic_shape_infer")
+    loggers = [logging.getLogger(name) for name in (*names, "onnxruntime.quantization.shape_inference")]
+    import onnxruntime
+
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
+    onnxruntime.set_default_logger_severity(4)  # the C++ side: fatal only
+    try:
+        with contextlib.redirect_stdout(io.StringIO()):
+            yield
+    finally:
+        onnxruntime.set_default_logger_severity(2)  # ONNX Runtime's default: warnings
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
 def _prepare(fp32_path: Path, prepared: Path) -> onnx.ModelProto:
     """Write ``fp32_path`` to ``prepared`` ready for calibration: shapes inferred, graph optimised
     (BatchNorm folded into Conv) and every node named, so the trunk can be listed by name."""
     from onnxruntime.quantization.shape_inference import quant_pre_process
 
     try:
-        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=False)
+        with _quiet_onnxruntime():
+            quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=False)
     except Exception as exc:  # ORT's symbolic inference misses some ops; ONNX's own suffices
-        log.info("symbolic shape inference failed; using ONNX shape inference", error=str(exc))
-        quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
+        # Expected for some graphs and fully handled: not an error, so not worded as one.
+        log.debug(
+            "symbolic shape inference not possible; using ONNX shape inference", reason=type(exc).__name__
+        )
+        with _quiet_onnxruntime():
+            quant_pre_process(str(fp32_path), str(prepared), skip_symbolic_shape=True)
     model = onnx.load(str(prepared))
     _name_nodes(model)
     onnx.save(model, str(prepared))

@@ -40,7 +40,7 @@ from torch import Tensor, nn
 from tqdm import tqdm
 
 from dda.core.errors import InvalidInput
-from dda.ml.backbones import BACKBONES, Backbone, MobileNetV2, ResNet18, create_backbone
+from dda.ml.backbones import BACKBONES, Backbone, MobileNetV2, ResNet, create_backbone
 
 AnomalyMethod = Literal["padim", "patchcore"]
 ANOMALY_METHODS: tuple[str, ...] = ("padim", "patchcore")
@@ -95,7 +95,7 @@ def truncate_backbone(backbone: Backbone, last_stage: int) -> Backbone:
     if isinstance(backbone, MobileNetV2):
         kept = list(backbone.features)[: MobileNetV2._STAGE_ENDS[last_stage] + 1]
         backbone.features = nn.Sequential(*kept)
-    elif isinstance(backbone, ResNet18):
+    elif isinstance(backbone, ResNet):
         for index in range(last_stage + 1, 4):
             setattr(backbone, f"layer{index + 1}", nn.Identity())
     return backbone
@@ -132,7 +132,13 @@ def multi_scale_embedding(
     ``neighbourhood`` > 1 averages each feature over a k x k window first (PatchCore's local
     patch aggregation), which makes features robust to small shifts.
     """
-    features = backbone.forward_features(x)
+    return embedding_from_features(backbone.forward_features(x), layers, neighbourhood, input_size)
+
+
+def embedding_from_features(
+    features: Sequence[Tensor], layers: Sequence[int], neighbourhood: int, input_size: Sequence[int]
+) -> Tensor:
+    """:func:`multi_scale_embedding` from the backbone's stage maps (``features[i]`` = stage i)."""
     maps = [features[i] for i in layers]
     if neighbourhood > 1:
         pad = neighbourhood // 2
@@ -160,6 +166,7 @@ class FitInputs:
     opts: Mapping[str, Any]
     seed: int
     progress: bool
+    features: Sequence[Tensor] | None = None  # precomputed stage maps of the images (a cache)
 
     def embed_images(self, neighbourhood: int, channels: Tensor | None = None) -> tuple[Backbone, Tensor]:
         """Truncate the backbone to the configured layers and embed every training image.
@@ -175,6 +182,13 @@ class FitInputs:
             embedding = multi_scale_embedding(net, x, layers, neighbourhood, size)
             return embedding if channels is None else embedding.index_select(1, channels)
 
+        if self.features is not None:
+            with torch.inference_mode():
+                embedding = embedding_from_features(self.features, layers, neighbourhood, size)
+                embedding = embedding if channels is None else embedding.index_select(1, channels)
+            if int(embedding.shape[0]) < 2:
+                raise InvalidInput("anomaly detection needs at least 2 normal images", hint="add more")
+            return net, embedding.float().contiguous()
         return net, collect_embeddings(self.images, embed, size, self.progress)
 
 
@@ -218,7 +232,17 @@ class AnomalyModel(nn.Module):
         raise NotImplementedError
 
     def embed(self, x: Tensor) -> Tensor:
+        return self.embed_features(self.backbone.forward_features(x))
+
+    def embed_features(self, features: Sequence[Tensor]) -> Tensor:
+        """Patch features [N, D, h', w'] from the backbone's stage maps."""
         raise NotImplementedError
+
+    def score_features(self, features: Sequence[Tensor]) -> tuple[Tensor, Tensor]:
+        """:meth:`forward` from precomputed stage maps (cross-validation reuses them)."""
+        anomaly_map = self.distances_to_map(self.patch_distances(self.embed_features(features)))
+        anomaly_map = anomaly_map / self.score_scale
+        return anomaly_map.flatten(1).amax(dim=1), anomaly_map
 
     def patch_distances(self, embedding: Tensor) -> Tensor:
         raise NotImplementedError
@@ -381,6 +405,7 @@ def fit_anomaly_model(
     *,
     progress: bool = True,
     seed: int = 0,
+    features: Sequence[Tensor] | None = None,
     **opts: Any,
 ) -> AnomalyModel:
     """Fit an anomaly model on normal images only (defaults: PaDiM, MobileNetV2, 224 x 224).
@@ -390,7 +415,8 @@ def fit_anomaly_model(
     ``blur_sigma`` (pixels), ``pretrained`` (default True); PatchCore: ``coreset_ratio``,
     ``coreset_max``, ``projection_dim``, ``neighbourhood``; PaDiM: ``n_features``,
     ``covariance_eps``, ``folds``. The result is in eval mode; see the module docstring for
-    what its scores mean.
+    what its scores mean. ``features`` (the backbone's stage maps of the same images, e.g. from a
+    cache) skips running the backbone.
     """
     if method not in ANOMALY_METHODS:
         raise InvalidInput(
@@ -405,4 +431,6 @@ def fit_anomaly_model(
         torch.manual_seed(seed)
         net = create_backbone(backbone, pretrained=bool(opts.get("pretrained", True))).eval()
     config = base_config(method, net, size, opts)
-    return model_class.fit(FitInputs(images, config, net, opts, seed=seed, progress=progress))
+    return model_class.fit(
+        FitInputs(images, config, net, opts, seed=seed, progress=progress, features=features)
+    )

@@ -10,7 +10,7 @@ PaDiM assumes roughly aligned images (a fixed camera and part position), as on a
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -21,7 +21,7 @@ from dda.ml.backbones import Backbone
 from dda.ml.models.anomaly import (
     AnomalyModel,
     FitInputs,
-    multi_scale_embedding,
+    embedding_from_features,
     normal_score_scale,
     stage_size,
 )
@@ -83,8 +83,8 @@ class PaDiMModel(AnomalyModel):
     def option_names() -> set[str]:
         return {"n_features", "covariance_eps", "folds"}
 
-    def embed(self, x: Tensor) -> Tensor:
-        return multi_scale_embedding(self.backbone, x, self.layers, 1, self.input_size).index_select(
+    def embed_features(self, features: Sequence[Tensor]) -> Tensor:
+        return embedding_from_features(features, self.layers, 1, self.input_size).index_select(
             1, self.channel_index
         )
 

@@ -10,7 +10,7 @@ ONNX as MatMul + ReduceMin.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 import torch
@@ -22,7 +22,7 @@ from dda.ml.backbones import Backbone
 from dda.ml.models.anomaly import (
     AnomalyModel,
     FitInputs,
-    multi_scale_embedding,
+    embedding_from_features,
     normal_score_scale,
 )
 
@@ -91,8 +91,8 @@ class PatchCoreModel(AnomalyModel):
     def option_names() -> set[str]:
         return {"coreset_ratio", "coreset_max", "projection_dim", "neighbourhood"}
 
-    def embed(self, x: Tensor) -> Tensor:
-        return multi_scale_embedding(self.backbone, x, self.layers, self.neighbourhood, self.input_size)
+    def embed_features(self, features: Sequence[Tensor]) -> Tensor:
+        return embedding_from_features(features, self.layers, self.neighbourhood, self.input_size)
 
     def patch_distances(self, embedding: Tensor) -> Tensor:
         queries = embedding.flatten(2).transpose(1, 2)  # [N, P, D]

@@ -224,6 +224,23 @@ def evaluate_model(
     trained: TrainedModel, dataset: Dataset, *, batch_size: int = 16, progress: bool = True
 ) -> dict[str, Any]:
     """Metrics of a trained model on any dataset whose classes it knows."""
+    outputs, data = model_outputs(trained, dataset, batch_size=batch_size, progress=progress)
+    return compute_metrics(outputs, data, trained.config)
+
+
+def image_scores(
+    trained: TrainedModel, dataset: Dataset, *, batch_size: int = 16
+) -> tuple[np.ndarray, np.ndarray]:
+    """(defective [N] bool, anomaly score [N]) of every image, scored as the deployed model scores."""
+    outputs, data = model_outputs(trained, dataset, batch_size=batch_size, progress=False)
+    scores = image_anomaly_scores(outputs.probs, outputs.anomaly_map, trained.config)
+    return data.labels.numpy() != 0, scores
+
+
+def model_outputs(
+    trained: TrainedModel, dataset: Dataset, *, batch_size: int = 16, progress: bool = True
+) -> tuple[Outputs, DefectImageDataset]:
+    """The torch model's contract outputs on every image of ``dataset`` and the loaded images."""
     config = trained.config
     remapped = _remap_labels(dataset, list(config["class_names"]))
     with_masks = config["model_type"] != "classification" and dataset.has_masks
@@ -236,7 +253,7 @@ def evaluate_model(
         progress=progress,
     )
     outputs = collect_outputs(trained.module, config["model_type"], data, batch_size, progress=progress)
-    return compute_metrics(outputs, data, config)
+    return outputs, data
 
 
 def _remap_labels(dataset: Dataset, model_classes: list[str]) -> Dataset:

@@ -31,7 +31,8 @@ from dda.ml.training.signals import GracefulStop
 from dda.ml.training.supervised import BatchCallback, EpochCallback, SupervisedRun
 
 log = get_logger(__name__)
-MODEL_TYPES = ("classification", "segmentation", "anomaly")
+MODEL_TYPES = ("auto", "classification", "segmentation", "anomaly")
+CROSS_VALIDATED = ("auto", "anomaly")
 
 
 @contextmanager
@@ -79,7 +80,7 @@ def _check_dataset(dataset: Dataset, model_type: str) -> None:
             f"labels outside the class list at lines {bad[:5]}", hint="run `dda data validate`"
         )
     counts = {name: n for name, n in dataset.count_by_label().items() if n}
-    if model_type == "anomaly":
+    if model_type in CROSS_VALIDATED:
         normals = dataset.count_by_label().get(dataset.class_names[0], 0)
         if normals < 3:
             raise InvalidInput(
@@ -126,33 +127,6 @@ def _base_config(
     }
 
 
-def _fit_anomaly(
-    train_data: DefectImageDataset, config: dict[str, Any], options: TrainOptions, progress: bool
-) -> nn.Module:
-    from dda.ml.models.anomaly import DEFAULT_METHOD, fit_anomaly_model
-
-    method = options.method or DEFAULT_METHOD
-    normal = (train_data.labels == 0).nonzero().flatten()
-    images = [
-        torch.stack([train_data[int(i)][0] for i in normal[start : start + options.batch_size]])
-        for start in range(0, len(normal), options.batch_size)
-    ]
-    model: nn.Module = fit_anomaly_model(
-        images,
-        method=method,
-        backbone=options.backbone,
-        input_size=(int(config["input_size"][0]), int(config["input_size"][1])),
-        progress=progress,
-        seed=options.seed,
-        pretrained=options.pretrained,
-    )
-    config.update(getattr(model, "config", {}))
-    config.update(
-        method=method, class_names=["normal", "anomaly"], mask_class_names=None, verdict_rule="cls_head"
-    )
-    return model.eval()
-
-
 def _prepare(
     dataset: Dataset, model_type: str, options: TrainOptions, dataset_id: str | None, progress: bool
 ) -> tuple[dict[str, Any], DefectImageDataset, DefectImageDataset]:
@@ -183,6 +157,24 @@ def _prepare(
     return config, train_data, val_data
 
 
+def _budget_threshold(outputs: Any, labels: Any, config: dict[str, Any], options: TrainOptions) -> None:
+    """Replace the F1 threshold by one from the false-reject budget on the validation normals."""
+    from dda.ml.predict import image_anomaly_scores
+    from dda.ml.quality.thresholds import calibrate_from_scores
+
+    defective = labels != 0
+    if options.threshold_rule != "budget" or int((~defective).sum()) < 2:
+        return
+    scores = image_anomaly_scores(outputs.probs, outputs.anomaly_map, config)
+    report = calibrate_from_scores(
+        scores[~defective], scores[defective], max_false_reject=options.max_false_reject,
+        source="held-out validation",
+    )  # fmt: skip
+    config.update(threshold=report["threshold"], threshold_how=report["how"], threshold_report=report)
+    if config["model_type"] == "segmentation":
+        config["pixel_threshold"] = report["threshold"]
+
+
 def _finish(
     module: nn.Module,
     run: SupervisedRun | None,
@@ -199,11 +191,13 @@ def _finish(
     )
     masks = val_data.masks.numpy() if val_data.masks is not None else None
     comparison = calibrate(outputs, val_data.labels.numpy(), config, options.verdict_rule, masks)
+    _budget_threshold(outputs, val_data.labels.numpy(), config, options)
     metrics = compute_metrics(outputs, val_data, config)
     history = run.state.history if run else []
     metrics.update(
         split="validation",
         threshold_how=config["threshold_how"],
+        threshold_report=config.get("threshold_report"),
         epochs_run=len(history),
         best_epoch=run.state.best_epoch if run else 0,
         stop_reason=run.state.stop_reason if run else ("interrupted" if stop.requested else "completed"),
@@ -213,6 +207,50 @@ def _finish(
         metrics["verdict_rules"] = comparison
     config["completed"] = not stop.requested
     return metrics, make_plots(history, outputs, val_data, config, metrics)
+
+
+def _train_cross_validated(
+    dataset: Dataset,
+    model_type: str,
+    out_path: Path,
+    options: TrainOptions,
+    progress: bool,
+    dataset_id: str | None,
+) -> TrainResult:
+    """``auto`` and ``anomaly``: chosen and calibrated by k-fold cross-validation (:mod:`.crossfit`)."""
+    from dda.ml.training.crossfit import cross_validated_fit, oof_metrics
+
+    started = time.monotonic()
+    checkpoint_path = options.checkpoint_path or default_checkpoint_path(out_path)
+    with torch_threads(options.num_threads):
+        final, extra, outputs, data = cross_validated_fit(dataset, model_type, options, progress)
+        input_size = (int(data.input_size[0]), int(data.input_size[1]))
+        config = _base_config(
+            dataset, str(extra["model_type"]), options, input_size, dataset_id or dataset_fingerprint(dataset)
+        )
+        config.update(extra)
+        config["requested_type"] = model_type
+        config["completed"] = True
+        metrics = oof_metrics(outputs, data, config)
+        plots = make_plots([], outputs, data, config, metrics) if options.plots else {}
+        metrics["duration_s"] = round(time.monotonic() - started, 2)
+        save_artifact(out_path, final.module, config, metrics, plots)
+        save_checkpoint(
+            checkpoint_path,
+            {
+                "model_state": final.module.state_dict(),
+                "config": config,
+                "metrics": metrics,
+                "completed": True,
+            },
+        )
+    return TrainResult(
+        artifact_path=out_path,
+        checkpoint_path=checkpoint_path,
+        config=config,
+        metrics=metrics,
+        duration_s=metrics["duration_s"],
+    )
 
 
 def train_model(
@@ -242,22 +280,19 @@ def train_model(
     options = options or TrainOptions()
     out_path = Path(out_path)
     _check_dataset(dataset, model_type)
-    if model_type == "anomaly":
+    if model_type in CROSS_VALIDATED:
         dataset = _binary(dataset)
+        return _train_cross_validated(dataset, model_type, out_path, options, progress, dataset_id)
     checkpoint_path = options.checkpoint_path or default_checkpoint_path(out_path)
     started = time.monotonic()
     stop = stop or GracefulStop(announce=progress)
     with torch_threads(options.num_threads), stop:
         config, train_data, val_data = _prepare(dataset, model_type, options, dataset_id, progress)
-        run: SupervisedRun | None = None
-        if model_type == "anomaly":
-            module = _fit_anomaly(train_data, config, options, progress)
-        else:
-            run = SupervisedRun(
-                model_type, config, options, train_data, val_data, checkpoint_path, stop, progress,
-                on_epoch_end, on_batch_end,
-            )  # fmt: skip
-            module = run.fit()
+        run = SupervisedRun(
+            model_type, config, options, train_data, val_data, checkpoint_path, stop, progress,
+            on_epoch_end, on_batch_end,
+        )  # fmt: skip
+        module = run.fit()
         metrics, plots = _finish(module, run, config, val_data, options, stop, progress)
         metrics["duration_s"] = round(time.monotonic() - started, 2)
         save_artifact(out_path, module, config, metrics, plots)

@@ -171,7 +171,9 @@ class SupervisedRun:
         )
         self.optimizer = _optimizer(self.model, self.options)
         steps_per_epoch = math.ceil(len(self.train_data) / self.options.batch_size)
-        total = steps_per_epoch * self.options.epochs
+        # The schedule spans ``schedule_epochs`` whatever the cap: --epochs only cuts it short (a longer
+        # cap then trains on at the floor learning rate instead of stretching the whole schedule).
+        total = steps_per_epoch * self.options.schedule_epochs
         self.scheduler = torch.optim.lr_scheduler.LambdaLR(
             self.optimizer, _schedule(total, min(steps_per_epoch, max(1, total // 10)))
         )
@@ -283,7 +285,7 @@ class SupervisedRun:
     def _should_stop(self, epoch: int) -> str | None:
         if self.stop.requested:
             return f"interrupted ({self.stop.reason})"
-        if epoch - self.state.best_epoch >= self.options.patience:
+        if epoch >= self.options.min_epochs and epoch - self.state.best_epoch >= self.options.patience:
             return f"early stop: no validation improvement for {self.options.patience} epochs"
         budget = self.options.time_budget_s
         if budget is not None and time.monotonic() - self.started >= budget:
