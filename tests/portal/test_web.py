@@ -39,6 +39,8 @@ def test_the_ui_is_served_and_the_api_keeps_priority(isolated_settings: Path, tm
 
 
 def test_no_build_means_no_catch_all(isolated_settings: Path, tmp_path: Path) -> None:
-    app = create_app(portal_settings(isolated_settings, None), configure_logs=False, web_dist=tmp_path / "none")
+    app = create_app(
+        portal_settings(isolated_settings, None), configure_logs=False, web_dist=tmp_path / "none"
+    )
     with TestClient(app) as client:
         assert client.get("/").status_code == 404

@@ -141,6 +141,7 @@ export type DeploymentCreate = {
   name: string;
   target: { kind: TargetKind; value: string };
   packages: string[];
+  config?: Record<string, unknown>;
   waves: string[];
   soak_s: number;
   failure_threshold: number;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { metric, parseWaves, when } from "./format";
+import { metric, parseConfig, parseWaves, when } from "./format";
 
 describe("parseWaves", () => {
   it("accepts percentages and counts", () => {
@@ -23,5 +23,15 @@ describe("metric and when", () => {
   });
   it("shows a dash for no time", () => {
     expect(when(null)).toBe("—");
+  });
+});
+
+describe("parseConfig", () => {
+  it("reads a JSON object, blank as none, anything else as invalid", () => {
+    expect(parseConfig(' {"threshold": 0.5} ')).toEqual({ threshold: 0.5 });
+    expect(parseConfig("  ")).toBeUndefined();
+    expect(parseConfig("[1]")).toBeNull();
+    expect(parseConfig("{oops")).toBeNull();
+    expect(parseConfig("null")).toBeNull();
   });
 });

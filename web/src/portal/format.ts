@@ -23,3 +23,14 @@ export function parseWaves(text: string): string[] | null {
   }
   return parts;
 }
+
+/** The optional station configuration typed as JSON: undefined when blank, null when not a JSON object. */
+export function parseConfig(text: string): Record<string, unknown> | null | undefined {
+  if (!text.trim()) return undefined;
+  try {
+    const value: unknown = JSON.parse(text);
+    return value && typeof value === "object" && !Array.isArray(value) ? (value as Record<string, unknown>) : null;
+  } catch {
+    return null;
+  }
+}

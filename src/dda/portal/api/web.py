@@ -13,6 +13,7 @@ from fastapi import Depends, FastAPI, HTTPException
 from fastapi.responses import FileResponse
 
 from dda.portal.api.deps import public
+
 PORTAL_PAGE = "portal.html"
 RESERVED = ("api/", "metrics", "docs", "openapi.json", "redoc")
 

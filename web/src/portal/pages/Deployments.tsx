@@ -8,13 +8,14 @@ import Select from "@cloudscape-design/components/select";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import StatusIndicator from "@cloudscape-design/components/status-indicator";
 import Table from "@cloudscape-design/components/table";
+import Textarea from "@cloudscape-design/components/textarea";
 import { EditDialog } from "../../components/Dialogs";
 import { EmptyState } from "../../components/PageTable";
 import { useSubmit } from "../../components/actions";
 import { navigate, useLoader } from "../../hooks";
 import { api, type Deployment, type TargetKind } from "../api";
 import { usePortal } from "../context";
-import { parseWaves, when } from "../format";
+import { parseConfig, parseWaves, when } from "../format";
 import { P, can } from "../permissions";
 import { NoUseCase } from "./NoUseCase";
 import { PackagePicker } from "./PackagePicker";
@@ -41,6 +42,7 @@ function CreateDialog({ usecaseId, onClose, onCreated }: { usecaseId: string; on
   const [waves, setWaves] = useState("100%");
   const [soak, setSoak] = useState("0");
   const [threshold, setThreshold] = useState("0");
+  const [configText, setConfigText] = useState("");
   const { busy, failure, setFailure, run } = useSubmit();
   const all = (devices.data ?? []).filter((d) => !d.revoked_at);
   const targets =
@@ -52,12 +54,16 @@ function CreateDialog({ usecaseId, onClose, onCreated }: { usecaseId: string; on
     if (!name.trim()) return setFailure("Enter a name.");
     if (!value) return setFailure("Choose what to deploy to.");
     if (!parsedWaves) return setFailure('Waves: comma-separated counts or percentages, e.g. "1, 50%, 100%".');
+    const config = parseConfig(configText);
+    if (config === null) return setFailure("The station configuration must be a JSON object.");
+    if (packages.length === 0 && !config) return setFailure("Choose a package or give a station configuration.");
     void run(async () =>
       onCreated(
         await api.createDeployment(usecaseId, {
           name: name.trim(),
           target: { kind, value },
           packages,
+          config,
           waves: parsedWaves,
           soak_s: Number(soak) || 0,
           failure_threshold: Number(threshold) || 0,
@@ -89,10 +95,14 @@ function CreateDialog({ usecaseId, onClose, onCreated }: { usecaseId: string; on
             statusType={devices.loading ? "loading" : "finished"}
             filteringType="auto"
             ariaLabel="Target"
+            data-testid="deployment-target"
           />
         </FormField>
       </SpaceBetween>
       <PackagePicker usecaseId={usecaseId} selected={packages} onChange={setPackages} />
+      <FormField label="Station configuration (optional)" description="A JSON object the stations apply with the packages.">
+        <Textarea value={configText} onChange={({ detail }) => setConfigText(detail.value)} rows={3} ariaLabel="Station configuration as JSON" placeholder='{"key": "value"}' />
+      </FormField>
       <FormField label="Waves" description='Devices per wave: counts or percentages, e.g. "1, 50%, 100%".'>
         <Input value={waves} onChange={({ detail }) => setWaves(detail.value)} ariaLabel="Waves" />
       </FormField>
