@@ -176,6 +176,7 @@ def _station(base_url: str, command: str) -> None:
     protocol of dda.fleet_protocol, signed with the station's own key)."""
     from cryptography.hazmat.primitives import serialization
     from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     from dda.fleet_protocol import DeviceFacts, EnrollRequest, Heartbeat, sign_request
 
     words = command.split()
