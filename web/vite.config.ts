@@ -11,6 +11,8 @@ export default defineConfig({
     sourcemap: false,
     chunkSizeWarningLimit: 2500,
     rolldownOptions: {
+      // Two apps, one build: the station UI (index.html) and the portal UI (portal.html).
+      input: { index: "index.html", portal: "portal.html" },
       // Cloudscape marks its modules "use client" (for React Server Components); meaningless in an SPA.
       onwarn(warning, defaultHandler) {
         if (warning.code === "MODULE_LEVEL_DIRECTIVE") return;

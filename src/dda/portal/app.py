@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
+from pathlib import Path
 
 from fastapi import FastAPI
 from starlette.concurrency import run_in_threadpool
@@ -36,6 +37,7 @@ from dda.portal.api import (
 )
 from dda.portal.api.audit_middleware import install_audit
 from dda.portal.api.errors import install_error_handlers
+from dda.portal.api.web import find_web_dist, mount_web
 from dda.portal.context import Portal, build_portal
 from dda.portal.jobs.executors import start_background
 
@@ -67,6 +69,7 @@ def create_app(
     *,
     configure_logs: bool = True,
     on_ready: Callable[[Portal], None] | None = None,
+    web_dist: Path | None = None,
 ) -> FastAPI:
     settings = settings or get_settings()
 
@@ -96,4 +99,6 @@ def create_app(
     install_audit(app)
     for module in ROUTERS:
         app.include_router(module.router)
+    # After the routers: the web UI's catch-all must never shadow an API route.
+    mount_web(app, web_dist if web_dist is not None else find_web_dist())
     return app

@@ -30,7 +30,7 @@ export function useNotifications(): { items: FlashbarProps.MessageDefinition[]; 
     // A new success replaces older ones (they only confirm what the page already shows).
     setItems((all) => [
       ...all.filter((m) => type !== "success" || m.type !== "success").slice(-3),
-      { id, type, content, header, dismissible: true, onDismiss: dismiss },
+      { id, type, content, header, dismissible: true, dismissLabel: "Dismiss message", onDismiss: dismiss },
     ]);
     if (type === "success") window.setTimeout(dismiss, 4000);
   }, []);
