@@ -108,10 +108,11 @@ def test_wrong_key_tampered_payload_and_garbage_are_refused(setup) -> None:  # t
         assert _status(harness, garbage) == 401
 
 
+# Times are offsets from the moment the test runs (the suite may run long after this module loads).
 CLAIM_CASES: list[tuple[dict[str, Any], str | None]] = [
-    ({"exp": int(time.time()) - 60}, None),  # expired
-    ({"nbf": int(time.time()) + 600}, None),  # not yet valid
-    ({"iat": int(time.time()) + 600, "nbf": int(time.time()) + 600}, None),
+    ({"exp": -60}, None),  # expired
+    ({"nbf": 600}, None),  # not yet valid
+    ({"iat": 600, "nbf": 600}, None),
     ({"aud": "another-service"}, None),  # wrong audience
     ({"aud": ["another-service"]}, None),
     ({"iss": "someone-else"}, None),  # wrong issuer
@@ -130,7 +131,9 @@ CLAIM_CASES: list[tuple[dict[str, Any], str | None]] = [
 
 def test_claim_checks(setup) -> None:  # type: ignore[no-untyped-def]
     harness, claims = setup
-    for change, drop in CLAIM_CASES:
+    for offsets, drop in CLAIM_CASES:
+        now = int(time.time())
+        change = {k: now + v if k in ("exp", "nbf", "iat") else v for k, v in offsets.items()}
         forged = {**claims, **change}
         if drop:
             forged.pop(drop)

@@ -146,7 +146,7 @@ def test_drift_alarm_in_health_metrics_and_drift_endpoint(client: TestClient, au
     assert status["alarm"] is True and {"brightness", "anomaly_score"} <= set(status["drifting"])
     health = client.get("/api/v1/health", headers=auth).json()
     assert health["status"] == "degraded" and health["drift"]["line-1"]["alarm"] is True
-    assert 'dda_drift_alarm{workflow="line-1"} 1.0' in client.get("/metrics").text
+    assert 'dda_drift_alarm{workflow="line-1"} 1.0' in client.get("/metrics", headers=auth).text
     assert client.post(f"/api/v1/workflows/{wid}/drift/reset", headers=auth).status_code == 204
     assert client.get("/api/v1/drift", headers=auth).json() == {}
 

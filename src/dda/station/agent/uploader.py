@@ -20,6 +20,7 @@ from dda.fleet_protocol import ResultFile, ResultRecord
 from dda.station.agent.client import AgentClient, PortalRefused
 from dda.station.context import Station
 from dda.station.db.models import InferenceResult
+from dda.station.services.overlays import overlay_path
 
 log = get_logger(__name__)
 
@@ -95,6 +96,8 @@ class ResultUploader:
         root = self.station.paths.results
         files: list[ResultFile] = []
         at = int(row.created_at.timestamp())
+        if (root / row.input_path).is_file():
+            overlay_path(self.station.store, row)  # drawn on first use (not on the capture path)
         for relative in (row.input_path, row.mask_path, row.output_path, getattr(row, "manifest_path", None)):
             if not relative or not (root / relative).is_file():
                 continue  # removed by retention: send what is left
