@@ -121,7 +121,12 @@ def install_archive(paths: StationPaths, archive: Path) -> tuple[str, str]:
         )
     if not archive.is_file():
         raise NotFound(f"package {archive} does not exist", hint="check the path")
-    installed = install_package(archive, paths.model_repo, keys)
+    try:
+        installed = install_package(archive, paths.model_repo, keys)
+    except NotFound as exc:  # a file the package should hold is missing: the package is broken
+        raise InvalidInput(
+            f"the package is damaged or incomplete: {exc.message}", hint="build or download it again"
+        ) from exc
     name, version = str(installed.name), str(installed.version)
     log.info("model installed", model=name, version=version)
     return name, version
