@@ -4,9 +4,9 @@ labeler's loop: claim next, save draft, submit, skip; review (accept / send back
 
 from __future__ import annotations
 
-from typing import Annotated
+from typing import Annotated, Literal
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import APIRouter, Depends, Query, Request
 from fastapi.responses import Response
 
 from dda.portal.api.audit_middleware import record
@@ -16,6 +16,7 @@ from dda.portal.permissions import Permission
 from dda.portal.schemas.labeling import (
     AnnotationBody,
     CompleteBody,
+    LabelerOut,
     LabelingJobCreate,
     LabelingJobOut,
     ReviewBody,
@@ -91,9 +92,42 @@ def create_labeling_job(
     return out
 
 
+@router.get("/people", response_model=list[LabelerOut])
+def list_people(usecase_id: str, session: SessionDep, access: View) -> list[LabelerOut]:
+    """The team members a job may name as labelers or reviewers (the team list itself needs
+    team:view, which a DataScientist does not hold)."""
+    return [
+        LabelerOut(user_id=u.id, username=u.username, display_name=u.display_name, role=role)
+        for u, role in labeling.people(session, usecase_id)
+    ]
+
+
 @router.get("/{job_id}", response_model=LabelingJobOut)
 def get_labeling_job(usecase_id: str, job_id: str, session: SessionDep, access: View) -> LabelingJobOut:
     return _job_out(session, labeling.get(session, usecase_id, job_id))
+
+
+TaskStatus = Literal["pending", "assigned", "submitted", "sent_back", "accepted", "skipped"]
+
+
+@router.get("/{job_id}/tasks", response_model=list[TaskOut])
+def list_tasks(
+    usecase_id: str,
+    job_id: str,
+    session: SessionDep,
+    access: View,
+    mine: Annotated[bool, Query(description="only the caller's tasks")] = False,
+    status: TaskStatus | None = None,
+) -> list[TaskOut]:
+    """The job's tasks in order (the tool's previous/next, the job page's table, the review queue)."""
+    job = labeling.get(session, usecase_id, job_id)
+    assignee = access.principal.user_id if mine else None
+    return [_task_out(usecase_id, r) for r in labeling.tasks_of(session, job, assignee, status)]
+
+
+@router.get("/{job_id}/tasks/{task_id}", response_model=TaskOut)
+def get_task(usecase_id: str, job_id: str, task_id: str, session: SessionDep, access: View) -> TaskOut:
+    return _task_out(usecase_id, labeling.task(session, labeling.get(session, usecase_id, job_id), task_id))
 
 
 @router.post("/{job_id}/tasks/next", response_model=TaskOut | None)

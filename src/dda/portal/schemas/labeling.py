@@ -16,11 +16,13 @@ Label = Field(min_length=1, max_length=63, pattern=r"^[A-Za-z0-9][A-Za-z0-9 ._-]
 class LabelingSource(Strict):
     store_prefix: str | None = Field(default=None, max_length=512, pattern=r"^[A-Za-z0-9][A-Za-z0-9._/-]*$")
     dataset_version_id: str | None = Field(default=None, max_length=64)
+    data_folder: str | None = Field(default=None, max_length=512)  # a folder of the data management tree
 
     @model_validator(mode="after")
     def _one(self) -> LabelingSource:
-        if (self.store_prefix is None) == (self.dataset_version_id is None):
-            raise ValueError("name exactly one of store_prefix or dataset_version_id")
+        given = [v for v in (self.store_prefix, self.dataset_version_id, self.data_folder) if v is not None]
+        if len(given) != 1:
+            raise ValueError("name exactly one of store_prefix, dataset_version_id or data_folder")
         return self
 
 
@@ -109,3 +111,12 @@ class TaskOut(BaseModel):
     assignee_id: str | None
     reviewer_id: str | None
     updated_at: datetime
+
+
+class LabelerOut(BaseModel):
+    """A team member as the labeling pages show them (labelers, reviewers, progress by name)."""
+
+    user_id: str
+    username: str
+    display_name: str | None
+    role: str

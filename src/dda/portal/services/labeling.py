@@ -19,8 +19,11 @@ from sqlalchemy.orm import Session
 from dda.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from dda.portal.context import Portal
 from dda.portal.db import LabelingJob, LabelingTask, RoleAssignment, User
+from dda.portal.repositories import data as data_repo
 from dda.portal.schemas.labeling import Annotation, LabelingJobCreate
+from dda.portal.services import data as data_service
 from dda.portal.services import storage
+from dda.portal.services import team as team_service
 from dda.portal.services import usecases as usecases_service
 
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".bmp", ".tif", ".tiff"}
@@ -53,6 +56,8 @@ def _source_images(
     if body.source.store_prefix is not None:
         prefix = body.source.store_prefix.rstrip("/") + "/"
         keys = [k for k in store.list(prefix) if PurePosixPath(k).suffix.lower() in IMAGE_SUFFIXES]
+    elif body.source.data_folder is not None:
+        keys = _import_folder(session, usecase_id, job_id, body.source.data_folder, store)
     else:
         keys = _import_version(
             session, portal, usecase_id, job_id, body.source.dataset_version_id or "", store
@@ -88,6 +93,40 @@ def _import_version(
             store.put_file(key, sample.image_path)
             keys.append(key)
         return keys
+
+
+def _import_folder(session: Session, usecase_id: str, job_id: str, folder: str, store: Any) -> list[str]:
+    """A data folder's images (content-addressed in the store), copied under labels/<job>/source/
+    with their names, so the output manifest names the files as the user uploaded them."""
+    folder = data_service.clean_folder(folder)
+    if not data_repo.folder_exists(session, usecase_id, folder):
+        raise InvalidInput(f"no data folder {folder!r} in this use case", hint="upload images to it first")
+    keys = []
+    for index, row in enumerate(
+        data_repo.entries_in(session, usecase_id, folder, after=None, limit=MAX_TASKS + 1)
+    ):
+        key = f"labels/{job_id}/source/{index:06d}-{row.name}"
+        with store.open(data_service.object_key(row.sha256)) as stream:
+            store.put_stream(key, stream)
+        keys.append(key)
+    return keys
+
+
+def people(session: Session, usecase_id: str) -> list[tuple[User, str]]:
+    """The use case's enabled members and their roles: who may label or review."""
+    return [(u, a.role) for a, u in team_service.members(session, usecase_id) if not u.disabled]
+
+
+def tasks_of(
+    session: Session, job: LabelingJob, assignee_id: str | None, status: str | None
+) -> list[LabelingTask]:
+    """The job's tasks in order, optionally only one labeler's or one status."""
+    query = select(LabelingTask).where(LabelingTask.job_id == job.id)
+    if assignee_id is not None:
+        query = query.where(LabelingTask.assignee_id == assignee_id)
+    if status is not None:
+        query = query.where(LabelingTask.status == status)
+    return list(session.scalars(query.order_by(LabelingTask.position).limit(MAX_TASKS)))
 
 
 def create(
