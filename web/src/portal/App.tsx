@@ -20,6 +20,9 @@ import { DeviceDetail } from "./pages/DeviceDetail";
 import { DeploymentsPage } from "./pages/Deployments";
 import { DeploymentDetail } from "./pages/DeploymentDetail";
 import { AuditPage } from "./pages/Audit";
+import { LabelingPage } from "./pages/Labeling";
+import { LabelingJobPage } from "./pages/LabelingJob";
+import { LabelingToolPage } from "./pages/LabelingTool";
 
 const USECASE_KEY = "dda.portal.usecase";
 
@@ -59,7 +62,15 @@ function Page({ path, params }: { path: string; params: URLSearchParams }) {
   if (device) return <DeviceDetail deviceId={decodeURIComponent(device[1])} />;
   const deployment = /^\/deployments\/([^/]+)$/.exec(path);
   if (deployment) return <DeploymentDetail deploymentId={decodeURIComponent(deployment[1])} />;
+  const labeling = /^\/labeling\/([^/]+)(?:\/(label|review))?$/.exec(path);
+  if (labeling) {
+    const jobId = decodeURIComponent(labeling[1]);
+    if (labeling[2]) return <LabelingToolPage key={`${jobId}-${labeling[2]}`} jobId={jobId} mode={labeling[2] as "label" | "review"} />;
+    return <LabelingJobPage jobId={jobId} />;
+  }
   switch (path) {
+    case "/labeling":
+      return <LabelingPage />;
     case "/usecases":
       return <UseCasesPage />;
     case "/team":

@@ -16,6 +16,9 @@ export const P = {
   DEPLOYMENT_VIEW: "deployment:view",
   DEPLOYMENT_WRITE: "deployment:write",
   MODEL_VIEW: "model:view",
+  LABELING_VIEW: "labeling:view",
+  LABELING_WRITE: "labeling:write",
+  LABELING_WORK: "labeling:work",
 } as const;
 export type PermissionName = (typeof P)[keyof typeof P];
 
@@ -50,6 +53,7 @@ export const NAV_PAGES: NavPage[] = [
     title: "Users and roles",
     visible: (me, uc) => canGlobal(me, P.USERS_MANAGE) || can(me, uc, P.TEAM_VIEW),
   },
+  { path: "/labeling", title: "Labeling", visible: (me, uc) => can(me, uc, P.LABELING_VIEW) },
   { path: "/devices", title: "Devices", visible: (me, uc) => can(me, uc, P.DEVICE_VIEW) },
   { path: "/deployments", title: "Deployments", visible: (me, uc) => can(me, uc, P.DEPLOYMENT_VIEW) },
   {
