@@ -5,7 +5,11 @@ by id; bad input answers 4xx."""
 
 from __future__ import annotations
 
+import json
+
 from dda.portal.permissions import Role
+from dda.portal.repositories import usecases as usecases_repo
+from dda.portal.services import storage
 from tests.portal.conftest import PortalHarness
 from tests.portal.data_support import data_case, jpeg_bytes, png_bytes
 
@@ -74,3 +78,23 @@ def test_job_from_a_data_folder_and_the_labelers_task_list(portal: PortalHarness
     assert one.status_code == 200 and one.json()["annotation"] == box
     assert client.get(f"{base}/{job['id']}/tasks/nope", headers=vic).status_code == 404
     assert client.get(f"{base}/nope/tasks", headers=vic).status_code == 404
+
+    # The reviewer accepts the box; the export carries it (zero-based class id, the job's class map).
+    assert client.post(f"{base}/{job['id']}/reviews/next", headers=rita).json()["id"] == first["id"]
+    accepted = client.post(
+        f"{base}/{job['id']}/tasks/{first['id']}/review", json={"accept": True}, headers=rita
+    )
+    assert accepted.status_code == 200, accepted.text
+    completed = client.post(f"{base}/{job['id']}/complete", json={"partial": True}, headers=dana)
+    assert completed.status_code == 200, completed.text
+    output = completed.json()["output"]
+    with portal.portal.session() as session:
+        row = usecases_repo.by_id(session, case.usecase_id)
+        store = storage.store_for(portal.portal, "usecases", row, case.usecase_id)
+    (record,) = [
+        json.loads(line) for line in store.get_bytes(f"{output['store_prefix']}/output.manifest").splitlines()
+    ]
+    assert record["day-1-detection"]["annotations"] == [
+        {"class_id": 0, "left": 1, "top": 2, "width": 10, "height": 8}
+    ]
+    assert record["day-1-detection-metadata"]["class-map"] == {"0": "crack", "1": "spot"}

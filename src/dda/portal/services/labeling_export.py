@@ -40,8 +40,8 @@ def _sample(job: LabelingJob, task: LabelingTask, image: Path, masks: Path) -> S
     if job.task_type == "classification":
         return Sample(image, labels.index(note["label"]), source_ref=image.name)
     if job.task_type == "bounding_box":
-        boxes = tuple(
-            Box(labels.index(b["label"]) + 1, b["left"], b["top"], b["width"], b["height"])
+        boxes = tuple(  # class ids are zero-based, as in Ground Truth's class-map
+            Box(labels.index(b["label"]), b["left"], b["top"], b["width"], b["height"])
             for b in note["boxes"]
         )
         return Sample(image, int(bool(boxes)), boxes=boxes, source_ref=image.name)
@@ -67,6 +67,8 @@ def _sample(job: LabelingJob, task: LabelingTask, image: Path, masks: Path) -> S
 def _dataset(job: LabelingJob, samples: list[Sample]) -> Dataset:
     if job.task_type == "classification":
         return Dataset(samples, list(job.labels), [], name=job.name)
+    if job.task_type == "bounding_box":  # without box class names the writer leaves the boxes out
+        return Dataset(samples, ["normal", "anomaly"], name=job.name, box_class_names=list(job.labels))
     return Dataset(samples, ["normal", "anomaly"], ["background", *job.labels], name=job.name)
 
 
