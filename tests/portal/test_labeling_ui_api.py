@@ -21,7 +21,8 @@ def test_job_from_a_data_folder_and_the_labelers_task_list(portal: PortalHarness
     portal.make_user("vic", role=Role.VIEWER, usecase_id=case.usecase_id)
     rita, vic = portal.login("rita"), portal.login("vic")
     files = [("b.jpg", jpeg_bytes(seed=1)), ("a.png", png_bytes(seed=2)), ("c.jpg", jpeg_bytes(seed=3))]
-    assert case.upload(files, folder="line1/day1").status_code == 201
+    uploaded = case.upload(files, folder="line1/day1")
+    assert getattr(uploaded, "status_code", None) == 201
     base = f"{case.base}/labeling"
 
     people = client.get(f"{base}/people", headers=vic)
@@ -90,6 +91,7 @@ def test_job_from_a_data_folder_and_the_labelers_task_list(portal: PortalHarness
     output = completed.json()["output"]
     with portal.portal.session() as session:
         row = usecases_repo.by_id(session, case.usecase_id)
+        assert row is not None
         store = storage.store_for(portal.portal, "usecases", row, case.usecase_id)
     (record,) = [
         json.loads(line) for line in store.get_bytes(f"{output['store_prefix']}/output.manifest").splitlines()

@@ -73,6 +73,7 @@ export class Editor {
     if (options.taskType === "mask") this.setMask(new LabelMask(this.width, this.height));
     this.listen();
     this.resize();
+    (host as HTMLElement & { labelEditor?: Editor }).labelEditor = this; // for bench/bench_labeling_ui.py
   }
 
   get width(): number {
@@ -407,10 +408,23 @@ export class Editor {
       ctx.drawImage(this.maskLayer, offsetX, offsetY, this.width * scale, this.height * scale);
       return;
     }
-    const x = rect.x * scale + offsetX;
-    const y = rect.y * scale + offsetY;
-    ctx.clearRect(x, y, rect.w * scale, rect.h * scale);
-    ctx.drawImage(this.maskLayer, rect.x, rect.y, rect.w, rect.h, x, y, rect.w * scale, rect.h * scale);
+    // Whole screen pixels around the rectangle: clear and redraw exactly those (clipped), so a
+    // stroke's repeated partial redraws never stack half-transparent edge pixels.
+    const x0 = Math.floor(rect.x * scale + offsetX);
+    const y0 = Math.floor(rect.y * scale + offsetY);
+    const x1 = Math.ceil((rect.x + rect.w) * scale + offsetX);
+    const y1 = Math.ceil((rect.y + rect.h) * scale + offsetY);
+    const sx = Math.max(0, rect.x - 1);
+    const sy = Math.max(0, rect.y - 1);
+    const sw = Math.min(this.width, rect.x + rect.w + 1) - sx;
+    const sh = Math.min(this.height, rect.y + rect.h + 1) - sy;
+    ctx.save();
+    ctx.beginPath();
+    ctx.rect(x0, y0, x1 - x0, y1 - y0);
+    ctx.clip();
+    ctx.clearRect(x0, y0, x1 - x0, y1 - y0);
+    ctx.drawImage(this.maskLayer, sx, sy, sw, sh, sx * scale + offsetX, sy * scale + offsetY, sw * scale, sh * scale);
+    ctx.restore();
   }
 
   private drawShapes(): void {

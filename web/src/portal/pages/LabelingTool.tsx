@@ -301,6 +301,21 @@ const SAVE_TEXT: Record<SaveState, [string, "success" | "in-progress" | "pending
   error: ["Draft not saved", "error"],
 };
 
+/** What the image holds so far, in words. */
+function summary(job: LabelingJob, editor: Editor): string {
+  const count = (n: number, one: string) => `${n} ${one}${n === 1 ? "" : "es".slice(one.endsWith("x") ? 0 : 1)}`;
+  switch (job.task_type) {
+    case "classification":
+      return editor.doc.label ? `Label: ${editor.doc.label}` : "No label yet";
+    case "bounding_box":
+      return count(editor.doc.boxes.length, "box");
+    case "polygon":
+      return count(editor.doc.polygons.length, "polygon");
+    case "mask":
+      return editor.mask && !editor.mask.isEmpty() ? "Mask painted" : "Mask empty";
+  }
+}
+
 function SidePanel(p: PanelProps) {
   const { job, editor } = p;
   const tools = toolsFor(job.task_type);
@@ -312,6 +327,7 @@ function SidePanel(p: PanelProps) {
           <TaskStatusBadge status={p.task.status} />
           {p.editable && <span data-testid="draft-status" data-state={p.saveState}><StatusIndicator type={SAVE_TEXT[p.saveState][1]}>{SAVE_TEXT[p.saveState][0]}</StatusIndicator></span>}
         </SpaceBetween>
+        <Box data-testid="label-summary">{editor ? summary(job, editor) : "Loading the image"}</Box>
         <FormField label={job.task_type === "classification" ? "Label of the image" : "Label to draw"}>
           <div role="group" aria-label="Labels" style={{ display: "flex", flexWrap: "wrap", gap: 6 }}>
             {job.labels.map((label, i) => (
