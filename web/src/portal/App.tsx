@@ -20,6 +20,10 @@ import { DeviceDetail } from "./pages/DeviceDetail";
 import { DeploymentsPage } from "./pages/Deployments";
 import { DeploymentDetail } from "./pages/DeploymentDetail";
 import { AuditPage } from "./pages/Audit";
+import { DataPage } from "./pages/Data";
+import { DatasetsPage } from "./pages/Datasets";
+import { DatasetVersionPage } from "./pages/DatasetVersion";
+import { SettingsPage } from "./pages/Settings";
 
 const USECASE_KEY = "dda.portal.usecase";
 
@@ -59,7 +63,15 @@ function Page({ path, params }: { path: string; params: URLSearchParams }) {
   if (device) return <DeviceDetail deviceId={decodeURIComponent(device[1])} />;
   const deployment = /^\/deployments\/([^/]+)$/.exec(path);
   if (deployment) return <DeploymentDetail deploymentId={decodeURIComponent(deployment[1])} />;
+  const version = /^\/datasets\/([^/]+)\/versions\/([^/]+)$/.exec(path);
+  if (version) return <DatasetVersionPage datasetId={decodeURIComponent(version[1])} versionId={decodeURIComponent(version[2])} />;
   switch (path) {
+    case "/data":
+      return <DataPage />;
+    case "/datasets":
+      return <DatasetsPage params={params} />;
+    case "/settings":
+      return <SettingsPage />;
     case "/usecases":
       return <UseCasesPage />;
     case "/team":
