@@ -93,7 +93,9 @@ export function UploadPanel({ usecaseId, folder, onLanded }: { usecaseId: string
           </SpaceBetween>
         </FileDropzone>
         {rows.length > 0 && (
-          <div className="upload-list" data-testid="upload-list" role="list" aria-label="Uploads">
+          // Focusable so that keyboard users can scroll a long list (axe: scrollable-region-focusable).
+          <div className="upload-list" data-testid="upload-list" role="region" aria-label="Uploads" tabIndex={0}>
+            <div role="list" className="upload-rows">
             {rows.map((r) => (
               <div role="listitem" key={r.key} data-testid="upload-row" data-state={r.state}>
                 <ProgressBar
@@ -106,6 +108,7 @@ export function UploadPanel({ usecaseId, folder, onLanded }: { usecaseId: string
                 />
               </div>
             ))}
+            </div>
           </div>
         )}
       </SpaceBetween>
