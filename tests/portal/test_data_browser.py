@@ -39,6 +39,7 @@ from tests.portal.test_portal_browser import (
 COOKIES = Path("/work/shared/datasets/cookies/dataset-files")
 BUCKET = "s3://dda-cookie-dataset-571264418424/cookies/dataset-files/training-images/"
 PER_CLASS = 4
+NEW_PASSWORD = "Another-Password-42!"
 
 pytestmark = [
     pytest.mark.slow,
@@ -239,10 +240,22 @@ def test_viewer_sees_no_mutating_buttons_and_the_api_refuses(site: Site) -> None
         for hidden in ("ucsettings-save", "reonboard"):
             expect(page.get_by_test_id(hidden)).to_have_count(0)
         _look(page, site, "viewer-settings")
+
+        # Her own password: a wrong current one is an error on the form (she stays signed in) ...
+        page.get_by_label("Current password").fill("not-my-password")
+        page.get_by_label("New password", exact=True).fill(NEW_PASSWORD)
+        page.get_by_label("New password again").fill(NEW_PASSWORD)
+        page.get_by_test_id("password-save").click()
+        expect(page.get_by_text("the current password is wrong")).to_be_visible()
+        # ... the right one changes it, and every login of hers ends, this one too.
+        page.get_by_label("Current password").fill(PASSWORD)
+        page.get_by_test_id("password-save").click()
+        page.get_by_test_id("password-relogin").click()
+        expect(page.get_by_test_id("login-submit")).to_be_visible()
     finally:
         page.context.close()
     with httpx.Client(base_url=site.base_url, timeout=30) as http:
-        token = http.post("/api/v1/auth/login", json={"username": "vera", "password": PASSWORD}).json()
+        token = http.post("/api/v1/auth/login", json={"username": "vera", "password": NEW_PASSWORD}).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         base = f"/api/v1/usecases/{site.usecase_id}"
         upload = http.post(f"{base}/data/images", files={"files": ("x.jpg", jpeg_bytes())}, headers=headers)

@@ -249,8 +249,19 @@ export const dataApi = {
   labelingJobs: (id: string) => json<LabelingJobSummary[]>(`${uc(id)}/labeling`),
 
   // account and settings
-  changePassword: (current: string, next: string) =>
-    send<void>("POST", "/auth/password", { current_password: current, new_password: next }),
+  changePassword: async (current: string, next: string): Promise<void> => {
+    // A wrong current password answers 401: sent past `request`, whose 401 handling would sign
+    // the user out. `request("/auth/me")` first renews an expired access token.
+    await request("/auth/me");
+    const response = await fetch("/api/v1/auth/password", {
+      method: "POST",
+      headers: { "Content-Type": "application/json", Authorization: `Bearer ${getAccessToken() ?? ""}` },
+      body: JSON.stringify({ current_password: current, new_password: next }),
+    });
+    if (response.ok) return;
+    const { message, hint } = errorMessage(await response.json().catch(() => null), `HTTP ${response.status}`);
+    throw new ApiError(response.status, message, hint);
+  },
   listTokens: (usecaseId?: string) => json<ApiToken[]>(`/auth/tokens${queryString({ usecase_id: usecaseId })}`),
   createToken: (id: string, name: string, role: string, expiresInDays: number) =>
     send<ApiTokenCreated>("POST", `${uc(id)}/tokens`, { name, role, expires_in_days: expiresInDays }),

@@ -47,9 +47,9 @@ function Thumb({ usecaseId, image, onOpen }: { usecaseId: string; image: ImageIn
     };
   }, [usecaseId, image.id]);
   return (
-    <button ref={ref} type="button" className="thumb" onClick={onOpen} aria-label={`Preview ${image.name}`} data-testid="thumb">
-      {url ? <img src={url} alt={image.name} data-testid="thumb-img" /> : <span className="thumb-empty">{failed ? "no preview" : ""}</span>}
-      <span className="thumb-name">{image.name}</span>
+    <button ref={ref} type="button" className="data-thumb" onClick={onOpen} aria-label={`Preview ${image.name}`} data-testid="thumb">
+      {url ? <img src={url} alt={image.name} data-testid="thumb-img" /> : <span className="data-thumb-empty">{failed ? "no preview" : ""}</span>}
+      <span className="data-thumb-name">{image.name}</span>
     </button>
   );
 }
@@ -128,7 +128,7 @@ export function DataBrowser({ usecaseId, folder, onFolder, mayDelete, reloadKey 
         )}
         {error && <StatusIndicator type="error">{error}</StatusIndicator>}
         {!loading && !error && images.length === 0 && folders.length === 0 && <Box color="text-status-inactive">No images here yet: upload some above.</Box>}
-        <div className="thumb-grid" data-testid="thumb-grid">
+        <div className="data-thumb-grid" data-testid="thumb-grid">
           {images.map((image) => <Thumb key={image.id} usecaseId={usecaseId} image={image} onOpen={() => setOpen(image)} />)}
         </div>
         {loading && <StatusIndicator type="loading">Loading</StatusIndicator>}

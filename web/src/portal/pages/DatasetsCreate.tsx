@@ -53,15 +53,21 @@ async function sourceVersions(usecaseId: string): Promise<{ jobs: SelectProps.Op
 function SplitFields({ pct, setPct, seed, setSeed }: { pct: [string, string, string]; setPct: (p: [string, string, string]) => void; seed: string; setSeed: (s: string) => void }) {
   const names = ["Train %", "Validation %", "Test %"];
   return (
-    <FormField label="Split" description="Each class is shuffled with the seed and cut by these percentages (they add up to 100).">
-      <ColumnLayout columns={4}>
+    <SpaceBetween size="xs">
+      <Box variant="h4">Split</Box>
+      <Box variant="small">Each class is shuffled with the seed and cut by these percentages (they add up to 100).</Box>
+      <SpaceBetween direction="horizontal" size="m">
         {names.map((name, i) => (
-          <Input key={name} type="number" value={pct[i]} ariaLabel={name} data-testid={`split-${i}`}
-            onChange={({ detail }) => setPct(pct.map((p, j) => (j === i ? detail.value : p)) as [string, string, string])} />
+          <FormField key={name} label={name}>
+            <Input type="number" value={pct[i]} data-testid={`split-${i}`}
+              onChange={({ detail }) => setPct(pct.map((p, j) => (j === i ? detail.value : p)) as [string, string, string])} />
+          </FormField>
         ))}
-        <Input type="number" value={seed} ariaLabel="Seed" onChange={({ detail }) => setSeed(detail.value)} />
-      </ColumnLayout>
-    </FormField>
+        <FormField label="Seed">
+          <Input type="number" value={seed} onChange={({ detail }) => setSeed(detail.value)} />
+        </FormField>
+      </SpaceBetween>
+    </SpaceBetween>
   );
 }
 

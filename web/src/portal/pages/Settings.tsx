@@ -129,12 +129,12 @@ export function SettingsPage() {
     <SpaceBetween size="l">
       <Header variant="h1" description={usecase ? `Use case ${usecase.name}, and your own account.` : "Your own account."}>Settings</Header>
       {usecase && (
-        <>
+        <SpaceBetween size="l">
           <UseCaseSettingsForm usecase={usecase} mayEdit={mayEdit} onSaved={() => { notify.success("Settings saved."); void reloadSession(); }} />
           <StoragePanel usecase={usecase} mayEdit={mayEdit} onChanged={() => void reloadSession()} />
           {can(me, usecase.id, P.COMPONENT_VIEW) && <SigningKeys usecaseId={usecase.id} />}
           <TokensPanel usecaseId={usecase.id} />
-        </>
+        </SpaceBetween>
       )}
       <PasswordForm />
     </SpaceBetween>

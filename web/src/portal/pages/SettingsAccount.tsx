@@ -18,7 +18,7 @@ import { EmptyState } from "../../components/PageTable";
 import { useSubmit } from "../../components/actions";
 import { useNotify } from "../../components/notify";
 import { useLoader } from "../../hooks";
-import { USECASE_ROLES } from "../api";
+import { USECASE_ROLES, setTokens } from "../api";
 import { dataApi, type ApiToken, type ApiTokenCreated } from "../api-data";
 import { usePortal } from "../context";
 import { when } from "../format";
@@ -26,7 +26,8 @@ import { P, can, roleIn } from "../permissions";
 
 /** The signed-in user's own password. */
 export function PasswordForm() {
-  const notify = useNotify();
+  const { reloadSession } = usePortal();
+  const [changed, setChanged] = useState(false);
   const [current, setCurrent] = useState("");
   const [next, setNext] = useState("");
   const [again, setAgain] = useState("");
@@ -39,15 +40,25 @@ export function PasswordForm() {
       setCurrent("");
       setNext("");
       setAgain("");
-      notify.success("Password changed.");
+      setChanged(true);
     });
   };
+  // A new password ends every earlier login, this one included.
+  const signInAgain = () => {
+    setTokens(null);
+    void reloadSession();
+  };
   return (
-    <Container header={<Header variant="h2" description="Other sessions stay signed in until their tokens expire.">My password</Header>}>
+    <Container header={<Header variant="h2" description="Changing it signs out every session of yours, this one included.">My password</Header>}>
       <form onSubmit={(e) => { e.preventDefault(); save(); }}>
         <Form actions={<Button variant="primary" loading={busy} formAction="submit" data-testid="password-save">Change password</Button>}>
           <SpaceBetween size="s">
             {failure && <Alert type="error">{failure}</Alert>}
+            {changed && (
+              <Alert type="success" action={<Button onClick={signInAgain} data-testid="password-relogin">Sign in again</Button>}>
+                Password changed. Sign in again with the new one.
+              </Alert>
+            )}
             <FormField label="Current password"><Input type="password" value={current} onChange={({ detail }) => setCurrent(detail.value)} ariaLabel="Current password" /></FormField>
             <FormField label="New password" description="At least the length the portal's policy asks for."><Input type="password" value={next} onChange={({ detail }) => setNext(detail.value)} ariaLabel="New password" /></FormField>
             <FormField label="New password again"><Input type="password" value={again} onChange={({ detail }) => setAgain(detail.value)} ariaLabel="New password again" /></FormField>
