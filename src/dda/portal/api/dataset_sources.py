@@ -52,7 +52,12 @@ def _audit(request: Request, out: VersionOut, dataset_id: str, source: str) -> N
 
 @router.post("/{dataset_id}/versions/from-folders", response_model=VersionOut, status_code=201)
 async def version_from_folders(
-    usecase_id: str, dataset_id: str, body: VersionFromFolders, request: Request, portal: PortalDep, access: Write
+    usecase_id: str,
+    dataset_id: str,
+    body: VersionFromFolders,
+    request: Request,
+    portal: PortalDep,
+    access: Write,
 ) -> VersionOut:
     split = _split(body.split)
     classes = [dataset_sources.FolderClass(c.class_name, c.folder) for c in body.classes]
@@ -70,7 +75,12 @@ async def version_from_folders(
 
 @router.post("/{dataset_id}/versions/from-version", response_model=VersionOut, status_code=201)
 async def version_from_version(
-    usecase_id: str, dataset_id: str, body: VersionFromVersion, request: Request, portal: PortalDep, access: Write
+    usecase_id: str,
+    dataset_id: str,
+    body: VersionFromVersion,
+    request: Request,
+    portal: PortalDep,
+    access: Write,
 ) -> VersionOut:
     split = _split(body.split)
     actor = access.principal.user_id
