@@ -1,5 +1,5 @@
 import { describe, expect, it } from "vitest";
-import { bytes, folderTrail, manifestPrefix, splitFractions } from "./data-format";
+import { bytes, folderTrail, manifestPrefix, splitFractions, summarize } from "./data-format";
 
 describe("bytes", () => {
   it("picks a unit", () => {
@@ -39,5 +39,23 @@ describe("splitFractions", () => {
     expect(splitFractions(70, 15, 15)).toEqual({ train: 0.7, val: 0.15, test: 0.15 });
     expect(splitFractions(70, 20, 15)).toBeNull();
     expect(splitFractions(-5, 90, 15)).toBeNull();
+  });
+});
+
+describe("summarize", () => {
+  it("names one file's outcome and a refusal's reason and fix", () => {
+    expect(summarize([{ name: "a.jpg", status: "stored" }])).toEqual({ outcome: "stored", error: null });
+    expect(summarize([{ name: "b.jpg", status: "rejected", error: "not an image", hint: "send JPEG or PNG" }])).toEqual({
+      outcome: "refused",
+      error: "b.jpg: not an image (send JPEG or PNG)",
+    });
+  });
+  it("counts the images of an archive", () => {
+    const outcomes = [
+      { name: "x/1.jpg", status: "stored" as const },
+      { name: "x/2.jpg", status: "duplicate" as const },
+      { name: "x/3.txt", status: "rejected" as const, error: "not an image" },
+    ];
+    expect(summarize(outcomes)).toEqual({ outcome: "2 of 3 images stored", error: "x/3.txt: not an image" });
   });
 });

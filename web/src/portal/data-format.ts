@@ -1,4 +1,5 @@
 // Pure helpers of the data and dataset pages (tested in data-format.test.ts).
+import type { FileOutcome } from "./api-data";
 
 /** A byte count for people: "812 B", "3.4 MB". */
 export function bytes(n: number): string {
@@ -52,3 +53,19 @@ export function splitFractions(train: number, val: number, test: number): { trai
   if (Math.abs(train + val + test - 100) > 1e-6) return null;
   return { train: train / 100, val: val / 100, test: test / 100 };
 }
+
+/** What one file's outcomes say, and its error (null when every image in it landed). */
+export function summarize(outcomes: FileOutcome[]): { outcome: string; error: string | null } {
+  const bad = outcomes.filter((o) => o.status === "rejected");
+  const good = outcomes.length - bad.length;
+  const error = bad.length
+    ? bad.slice(0, 3).map((o) => `${o.name}: ${o.error ?? "refused"}${o.hint ? ` (${o.hint})` : ""}`).join("; ")
+    : null;
+  if (outcomes.length === 1) {
+    const o = outcomes[0];
+    const word = { stored: "stored", duplicate: "stored (same content as another image)", exists: "already there", rejected: "refused" }[o.status];
+    return { outcome: word, error };
+  }
+  return { outcome: `${good} of ${outcomes.length} images stored`, error };
+}
+

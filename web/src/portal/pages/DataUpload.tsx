@@ -10,8 +10,8 @@ import Input from "@cloudscape-design/components/input";
 import ProgressBar from "@cloudscape-design/components/progress-bar";
 import SpaceBetween from "@cloudscape-design/components/space-between";
 import { describeError } from "../../components/notify";
-import { uploadFile, type FileOutcome } from "../api-data";
-import { bytes } from "../data-format";
+import { uploadFile } from "../api-data";
+import { bytes, summarize } from "../data-format";
 
 type Row = {
   key: number;
@@ -24,21 +24,6 @@ type Row = {
 
 const PARALLEL = 3;
 let nextKey = 0;
-
-/** What one file's outcomes say, and its error (null when every image in it landed). */
-export function summarize(outcomes: FileOutcome[]): { outcome: string; error: string | null } {
-  const bad = outcomes.filter((o) => o.status === "rejected");
-  const good = outcomes.length - bad.length;
-  const error = bad.length
-    ? bad.slice(0, 3).map((o) => `${o.name}: ${o.error ?? "refused"}${o.hint ? ` (${o.hint})` : ""}`).join("; ")
-    : null;
-  if (outcomes.length === 1) {
-    const o = outcomes[0];
-    const word = { stored: "stored", duplicate: "stored (same content as another image)", exists: "already there", rejected: "refused" }[o.status];
-    return { outcome: word, error };
-  }
-  return { outcome: `${good} of ${outcomes.length} images stored`, error };
-}
 
 /** Many images (or zip/tar archives of images) into one folder, each with its own progress and error. */
 export function UploadPanel({ usecaseId, folder, onLanded }: { usecaseId: string; folder: string; onLanded: () => void }) {
