@@ -37,12 +37,14 @@ import httpx
 import numpy as np
 from PIL import Image
 from playwright.sync_api import BrowserContext, Page, sync_playwright
+from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
 ROOT = Path(__file__).resolve().parents[1]
 DIST = ROOT / "web" / "dist"
 CHROMIUM = Path("/usr/bin/chromium")
 PASSWORD = "Bench-Password-9!"
 TARGET_S = 1.0
+READY_TIMEOUT_MS = 60_000
 CHROMIUM_ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run"]
 
 
@@ -214,7 +216,7 @@ def _timed_load(page: Page, url: str, ready: str) -> float:
     page.goto("about:blank")
     start = time.perf_counter()
     page.goto(url, wait_until="commit")
-    page.wait_for_selector(ready, state="visible", timeout=60_000)
+    page.wait_for_selector(ready, state="visible", timeout=READY_TIMEOUT_MS)
     return time.perf_counter() - start
 
 
@@ -243,14 +245,18 @@ def measure(base_url: str, ids: dict[str, str], loads: int) -> None:
         warm_page = warm_context.new_page()
         for name, route, ready in pages(ids):
             url = f"{base_url}/#{route}"
-            _timed_load(warm_page, url, ready)  # fills the cache; not counted
             cold: list[float] = []
-            for _ in range(loads):
-                context = fresh()
-                page = context.new_page()
-                cold.append(_timed_load(page, url, ready))
-                context.close()
-            warm = [_timed_load(warm_page, url, ready) for _ in range(loads)]
+            try:
+                _timed_load(warm_page, url, ready)  # fills the cache; not counted
+                for _ in range(loads):
+                    context = fresh()
+                    page = context.new_page()
+                    cold.append(_timed_load(page, url, ready))
+                    context.close()
+                warm = [_timed_load(warm_page, url, ready) for _ in range(loads)]
+            except PlaywrightTimeout:
+                print(f"  {name:18} not interactive within {READY_TIMEOUT_MS / 1000:.0f} s ({ready})")
+                continue
             p50 = statistics.median(cold)
             print(
                 f"  {name:18} {p50:8.3f}s {_pct(cold, 0.95):8.3f}s {statistics.median(warm):8.3f}s "
