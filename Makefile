@@ -37,7 +37,7 @@ services:
 	bash scripts/services.sh
 
 # Benchmarks print figures and ratios measured side by side; none of them is a pass/fail test.
-bench: $(STAMP)
+bench: $(STAMP) web
 	$(BIN)/python bench/bench_runtime.py
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_quality.py
@@ -47,6 +47,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/bench_portal_auth.py
 	$(BIN)/python bench/bench_portal_audit.py
 	$(BIN)/python bench/bench_portal_data.py
+	$(BIN)/python bench/bench_portal_ui.py
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache

@@ -23,6 +23,10 @@ import { AuditPage } from "./pages/Audit";
 import { LabelingPage } from "./pages/Labeling";
 import { LabelingJobPage } from "./pages/LabelingJob";
 import { LabelingToolPage } from "./pages/LabelingTool";
+import { DataPage } from "./pages/Data";
+import { DatasetsPage } from "./pages/Datasets";
+import { DatasetVersionPage } from "./pages/DatasetVersion";
+import { SettingsPage } from "./pages/Settings";
 
 const USECASE_KEY = "dda.portal.usecase";
 
@@ -68,7 +72,15 @@ function Page({ path, params }: { path: string; params: URLSearchParams }) {
     if (labeling[2]) return <LabelingToolPage key={`${jobId}-${labeling[2]}`} jobId={jobId} mode={labeling[2] as "label" | "review"} />;
     return <LabelingJobPage jobId={jobId} />;
   }
+  const version = /^\/datasets\/([^/]+)\/versions\/([^/]+)$/.exec(path);
+  if (version) return <DatasetVersionPage datasetId={decodeURIComponent(version[1])} versionId={decodeURIComponent(version[2])} />;
   switch (path) {
+    case "/data":
+      return <DataPage />;
+    case "/datasets":
+      return <DatasetsPage params={params} />;
+    case "/settings":
+      return <SettingsPage />;
     case "/labeling":
       return <LabelingPage />;
     case "/usecases":

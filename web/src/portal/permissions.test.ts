@@ -45,7 +45,7 @@ describe("can", () => {
 describe("NAV_PAGES", () => {
   const visible = (me: Me, uc: string | null) => NAV_PAGES.filter((p) => p.visible(me, uc)).map((p) => p.path);
   it("hides team and audit from an Operator", () => {
-    expect(visible(operator, "uc1")).toEqual(["/dashboard", "/usecases", "/devices", "/deployments"]);
+    expect(visible(operator, "uc1")).toEqual(["/dashboard", "/usecases", "/devices", "/deployments", "/settings"]);
   });
   it("shows every page to a PortalAdmin", () => {
     expect(visible(user([], true), "uc1")).toHaveLength(NAV_PAGES.length);

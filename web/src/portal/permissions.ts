@@ -16,9 +16,16 @@ export const P = {
   DEPLOYMENT_VIEW: "deployment:view",
   DEPLOYMENT_WRITE: "deployment:write",
   MODEL_VIEW: "model:view",
-  LABELING_VIEW: "labeling:view",
   LABELING_WRITE: "labeling:write",
   LABELING_WORK: "labeling:work",
+  USECASE_VIEW: "usecase:view",
+  DATA_VIEW: "data:view",
+  DATA_WRITE: "data:write",
+  DATASET_VIEW: "dataset:view",
+  DATASET_WRITE: "dataset:write",
+  LABELING_VIEW: "labeling:view",
+  TOKEN_MANAGE: "token:manage",
+  COMPONENT_VIEW: "component:view",
 } as const;
 export type PermissionName = (typeof P)[keyof typeof P];
 
@@ -53,7 +60,9 @@ export const NAV_PAGES: NavPage[] = [
     title: "Users and roles",
     visible: (me, uc) => canGlobal(me, P.USERS_MANAGE) || can(me, uc, P.TEAM_VIEW),
   },
+  { path: "/data", title: "Data management", visible: (me, uc) => can(me, uc, P.DATA_VIEW) },
   { path: "/labeling", title: "Labeling", visible: (me, uc) => can(me, uc, P.LABELING_VIEW) },
+  { path: "/datasets", title: "Datasets", visible: (me, uc) => can(me, uc, P.DATASET_VIEW) },
   { path: "/devices", title: "Devices", visible: (me, uc) => can(me, uc, P.DEVICE_VIEW) },
   { path: "/deployments", title: "Deployments", visible: (me, uc) => can(me, uc, P.DEPLOYMENT_VIEW) },
   {
@@ -61,4 +70,5 @@ export const NAV_PAGES: NavPage[] = [
     title: "Audit log",
     visible: (me, uc) => canGlobal(me, P.AUDIT_VIEW_ALL) || can(me, uc, P.AUDIT_VIEW),
   },
+  { path: "/settings", title: "Settings", visible: () => true },
 ];
