@@ -20,6 +20,7 @@ import { DeviceDetail } from "./pages/DeviceDetail";
 import { DeploymentsPage } from "./pages/Deployments";
 import { DeploymentDetail } from "./pages/DeploymentDetail";
 import { AuditPage } from "./pages/Audit";
+import { mlPage } from "./pages/JobsRoutes";
 
 const USECASE_KEY = "dda.portal.usecase";
 
@@ -55,6 +56,8 @@ function useSession() {
 }
 
 function Page({ path, params }: { path: string; params: URLSearchParams }) {
+  const ml = mlPage(path, params);
+  if (ml) return ml;
   const device = /^\/devices\/([^/]+)$/.exec(path);
   if (device) return <DeviceDetail deviceId={decodeURIComponent(device[1])} />;
   const deployment = /^\/deployments\/([^/]+)$/.exec(path);

@@ -16,6 +16,11 @@ export const P = {
   DEPLOYMENT_VIEW: "deployment:view",
   DEPLOYMENT_WRITE: "deployment:write",
   MODEL_VIEW: "model:view",
+  MODEL_WRITE: "model:write",
+  TRAINING_VIEW: "training:view",
+  TRAINING_WRITE: "training:write",
+  COMPONENT_VIEW: "component:view",
+  COMPONENT_WRITE: "component:write",
 } as const;
 export type PermissionName = (typeof P)[keyof typeof P];
 
@@ -50,6 +55,10 @@ export const NAV_PAGES: NavPage[] = [
     title: "Users and roles",
     visible: (me, uc) => canGlobal(me, P.USERS_MANAGE) || can(me, uc, P.TEAM_VIEW),
   },
+  { path: "/training", title: "Training", visible: (me, uc) => can(me, uc, P.TRAINING_VIEW) },
+  { path: "/models", title: "Models", visible: (me, uc) => can(me, uc, P.MODEL_VIEW) },
+  { path: "/compilation", title: "Compilation and packaging", visible: (me, uc) => can(me, uc, P.TRAINING_VIEW) },
+  { path: "/components", title: "Components", visible: (me, uc) => can(me, uc, P.COMPONENT_VIEW) },
   { path: "/devices", title: "Devices", visible: (me, uc) => can(me, uc, P.DEVICE_VIEW) },
   { path: "/deployments", title: "Deployments", visible: (me, uc) => can(me, uc, P.DEPLOYMENT_VIEW) },
   {
