@@ -172,6 +172,8 @@ export type Component = {
   job_id: string | null;
   created_at: string;
 };
+export const PLATFORMS = ["linux/amd64", "linux/arm64", "linux/amd64+cuda", "linux/arm64+jetson"] as const;
+export type StationComponentCreate = { name: string; version: string; platform: (typeof PLATFORMS)[number] };
 export type SigningKey = { fingerprint: string; public_pem: string; active: boolean; created_at: string; retired_at: string | null };
 
 // ---------- transport ----------
@@ -296,6 +298,7 @@ export const ml = {
 
   // components and signing keys
   listComponents: (id: string, kind?: "model" | "station") => json<Component[]>(`${uc(id)}/components${queryString({ kind })}`),
+  createStationComponent: (id: string, body: StationComponentCreate) => send<Component>("POST", `${uc(id)}/components`, body),
   getComponent: (id: string, componentId: string) => json<Component>(`${uc(id)}/components/${enc(componentId)}`),
   componentPackage: async (id: string, componentId: string) =>
     (await request(`${uc(id)}/components/${enc(componentId)}/package`)).blob(),

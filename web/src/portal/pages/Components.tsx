@@ -16,6 +16,8 @@ import { ml, type Component } from "../api-ml";
 import { shortHash } from "../charts/format-ml";
 import { usePortal } from "../context";
 import { when } from "../format";
+import { P, can } from "../permissions";
+import { StationComponentDialog } from "./ComponentsCreate";
 import { NoUseCase } from "./NoUseCase";
 
 type Kind = "all" | "model" | "station";
@@ -29,14 +31,16 @@ function modelLink(c: Component) {
 
 /** Model and station components of the use case, each version a row; the signing keys. */
 export function ComponentsPage() {
-  const { usecaseId } = usePortal();
+  const { me, usecaseId } = usePortal();
   const [kind, setKind] = useState<Kind>("all");
+  const [creating, setCreating] = useState(false);
   const id = usecaseId ?? "";
   const list = useLoader(() => (usecaseId ? ml.listComponents(id, kind === "all" ? undefined : kind) : Promise.resolve([])), [id, kind], 15_000);
   const keys = useLoader(() => (usecaseId ? ml.signingKeys(id) : Promise.resolve([])), [id]);
   if (!usecaseId) return <NoUseCase />;
   return (
     <SpaceBetween size="l">
+      {creating && <StationComponentDialog usecaseId={id} onClose={() => setCreating(false)} onCreated={() => { setCreating(false); void list.reload(); }} />}
       <Table
         data-testid="components"
         header={
@@ -45,12 +49,17 @@ export function ComponentsPage() {
             counter={list.data ? `(${list.data.length})` : undefined}
             description="What a deployment ships: model components (published from packages) and station software."
             actions={
-              <SegmentedControl
-                selectedId={kind}
-                label="Component kind"
-                options={[{ id: "all", text: "All" }, { id: "model", text: "Models" }, { id: "station", text: "Station" }]}
-                onChange={({ detail }) => setKind(detail.selectedId as Kind)}
-              />
+              <SpaceBetween direction="horizontal" size="xs">
+                <SegmentedControl
+                  selectedId={kind}
+                  label="Component kind"
+                  options={[{ id: "all", text: "All" }, { id: "model", text: "Models" }, { id: "station", text: "Station" }]}
+                  onChange={({ detail }) => setKind(detail.selectedId as Kind)}
+                />
+                {can(me, usecaseId, P.COMPONENT_WRITE) && (
+                  <Button onClick={() => setCreating(true)} data-testid="component-create">Register station software</Button>
+                )}
+              </SpaceBetween>
             }
           >
             Components
