@@ -74,7 +74,9 @@ def _setup(base_url: str, work: Path) -> str:
         for user, role in (("dana", "DataScientist"), ("vera", "Viewer")):
             made = admin.post("/api/v1/users", json={"username": user, "password": PASSWORD})
             assert made.status_code == 201, made.text
-            member = admin.post(f"/api/v1/usecases/{usecase_id}/members", json={"username": user, "role": role})
+            member = admin.post(
+                f"/api/v1/usecases/{usecase_id}/members", json={"username": user, "role": role}
+            )
             assert member.status_code == 201, member.text
     manifest = generate_synthetic_dataset(work / "synth", count=16, size=(64, 64), seed=5, progress=False)
     base = f"/api/v1/usecases/{usecase_id}"
@@ -193,6 +195,8 @@ def _compile_and_package(page: Page, shots: Path) -> None:
     _shot(page, shots, "scientist-component")
 
 
+# Four jobs, each in a child process: minutes when the machine is shared, hence the long limit.
+@pytest.mark.timeout(1800)
 def test_scientist_trains_compiles_and_publishes_and_a_viewer_only_looks(ml_portal) -> None:  # type: ignore[no-untyped-def]
     base_url, usecase_id, shots = ml_portal
     with sync_playwright() as playwright:

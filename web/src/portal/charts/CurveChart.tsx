@@ -16,13 +16,15 @@ type Props = {
   yDomain?: [number, number];
   empty?: string;
   testId?: string;
+  /** Whole-number x ticks only (epochs). */
+  integerX?: boolean;
 };
 
 /**
  * A small SVG line chart: one line per series, a dot per point (so a live curve visibly grows),
  * round ticks and a legend. Described to screen readers by its title and the last values.
  */
-export function CurveChart({ series, title, xTitle, yTitle, xDomain, yDomain, empty = "No points yet", testId }: Props) {
+export function CurveChart({ series, title, xTitle, yTitle, xDomain, yDomain, empty = "No points yet", testId, integerX = false }: Props) {
   const drawn = series.filter((s) => s.points.length > 0);
   const summary = drawn.map((s) => `${s.title}: ${shortNumber(s.points[s.points.length - 1].y)}`).join(", ");
   if (drawn.length === 0) {
@@ -46,7 +48,7 @@ export function CurveChart({ series, title, xTitle, yTitle, xDomain, yDomain, em
             <text x={M.left - 6} y={sy(t) + 4} textAnchor="end" fontSize="11" fill="#414d5c">{shortNumber(t)}</text>
           </g>
         ))}
-        {ticks(xd[0], xd[1], 6).map((t) => (
+        {ticks(xd[0], xd[1], 6).filter((t) => !integerX || Number.isInteger(t)).map((t) => (
           <text key={`x${t}`} x={sx(t)} y={H - M.bottom + 16} textAnchor="middle" fontSize="11" fill="#414d5c">{shortNumber(t)}</text>
         ))}
         <line x1={M.left} x2={W - M.right} y1={H - M.bottom} y2={H - M.bottom} stroke="#7d8998" />

@@ -30,6 +30,7 @@ export function ParityReport({ exports }: { exports: ExportResult[] }) {
   return (
     <Table
       variant="embedded"
+      wrapLines
       data-testid="parity-report"
       items={exports}
       trackBy={(e) => `${e.target}-${e.precision}`}

@@ -25,8 +25,8 @@ import { EvaluationResultView } from "./ModelsEvaluation";
 export function TrainingCurves({ events }: { events: JobEvent[] }) {
   return (
     <ColumnLayout columns={2}>
-      <CurveChart series={epochSeries(events, LOSS_KEYS)} title="Loss per epoch" xTitle="Epoch" yTitle="Loss" testId="loss-chart" empty="No epoch finished yet" />
-      <CurveChart series={epochSeries(events, QUALITY_KEYS)} title="Validation quality per epoch" xTitle="Epoch" yTitle="Score" yDomain={[0, 1]} testId="quality-chart" empty="No validation score yet" />
+      <CurveChart series={epochSeries(events, LOSS_KEYS)} title="Loss per epoch" integerX xTitle="Epoch" yTitle="Loss" testId="loss-chart" empty="No epoch finished yet" />
+      <CurveChart series={epochSeries(events, QUALITY_KEYS)} title="Validation quality per epoch" integerX xTitle="Epoch" yTitle="Score" yDomain={[0, 1]} testId="quality-chart" empty="No validation score yet" />
     </ColumnLayout>
   );
 }
@@ -48,11 +48,12 @@ function Logs({ events }: { events: JobEvent[] }) {
 }
 
 function Overview({ job, live }: { job: JobDetail; live: boolean }) {
+  const over = TERMINAL.includes(job.status);
   const model = job.result.model as { version_id?: string; model_name?: string } | undefined;
   return (
     <Container header={<Header variant="h2">Status</Header>}>
       <SpaceBetween size="m">
-        <JobProgress job={job} />
+        {!over && <JobProgress job={job} />}
         <KeyValuePairs
           columns={4}
           items={[
