@@ -31,7 +31,6 @@ from tests.portal.test_portal_browser import (
     WEB_DIST,
     _assert_accessible,
     _choose,
-    _login,
     _sign_out,
 )
 
@@ -116,6 +115,15 @@ def ml_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
     shots.mkdir()
     with running_portal(env, root / "portal.log") as base_url:
         yield base_url, _setup(base_url, root), shots
+
+
+def _login(page: Page, base_url: str, username: str) -> None:
+    """Sign in through the form (a loaded machine may take a while to answer)."""
+    page.goto(f"{base_url}/")
+    page.get_by_label("User name").fill(username)
+    page.get_by_label("Password").fill(PASSWORD)
+    page.get_by_test_id("login-submit").click()
+    expect(page.get_by_role("button", name=f"Signed in as {username}")).to_be_visible(timeout=60_000)
 
 
 def _shot(page: Page, shots: Path, name: str) -> None:
