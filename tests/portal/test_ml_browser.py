@@ -31,7 +31,6 @@ from tests.portal.test_portal_browser import (
     WEB_DIST,
     _assert_accessible,
     _choose,
-    _sign_out,
 )
 
 JOB_TIMEOUT_MS = 480_000  # a job and its child process on a 2-core machine shared by many
@@ -124,6 +123,12 @@ def _login(page: Page, base_url: str, username: str) -> None:
     page.get_by_label("Password").fill(PASSWORD)
     page.get_by_test_id("login-submit").click()
     expect(page.get_by_role("button", name=f"Signed in as {username}")).to_be_visible(timeout=60_000)
+
+
+def _sign_out(page: Page, username: str) -> None:
+    page.get_by_role("button", name=f"Signed in as {username}").click()
+    page.get_by_role("menuitem", name="Sign out").click()
+    expect(page.get_by_test_id("login-submit")).to_be_visible(timeout=60_000)
 
 
 def _shot(page: Page, shots: Path, name: str) -> None:
