@@ -112,7 +112,7 @@ def ml_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
     assert made.returncode == 0, made.stderr
     shots = root / "screenshots"
     shots.mkdir()
-    with running_portal(env, root / "portal.log") as base_url:
+    with running_portal(env, root / "portal.log", timeout_s=240) as base_url:
         yield base_url, _setup(base_url, root), shots
 
 
