@@ -27,6 +27,7 @@ import { DataPage } from "./pages/Data";
 import { DatasetsPage } from "./pages/Datasets";
 import { DatasetVersionPage } from "./pages/DatasetVersion";
 import { SettingsPage } from "./pages/Settings";
+import { mlPage } from "./pages/JobsRoutes";
 
 const USECASE_KEY = "dda.portal.usecase";
 
@@ -62,6 +63,8 @@ function useSession() {
 }
 
 function Page({ path, params }: { path: string; params: URLSearchParams }) {
+  const ml = mlPage(path, params);
+  if (ml) return ml;
   const device = /^\/devices\/([^/]+)$/.exec(path);
   if (device) return <DeviceDetail deviceId={decodeURIComponent(device[1])} />;
   const deployment = /^\/deployments\/([^/]+)$/.exec(path);

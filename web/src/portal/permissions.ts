@@ -25,7 +25,11 @@ export const P = {
   DATASET_WRITE: "dataset:write",
   LABELING_VIEW: "labeling:view",
   TOKEN_MANAGE: "token:manage",
+  MODEL_WRITE: "model:write",
+  TRAINING_VIEW: "training:view",
+  TRAINING_WRITE: "training:write",
   COMPONENT_VIEW: "component:view",
+  COMPONENT_WRITE: "component:write",
 } as const;
 export type PermissionName = (typeof P)[keyof typeof P];
 
@@ -63,6 +67,10 @@ export const NAV_PAGES: NavPage[] = [
   { path: "/data", title: "Data management", visible: (me, uc) => can(me, uc, P.DATA_VIEW) },
   { path: "/labeling", title: "Labeling", visible: (me, uc) => can(me, uc, P.LABELING_VIEW) },
   { path: "/datasets", title: "Datasets", visible: (me, uc) => can(me, uc, P.DATASET_VIEW) },
+  { path: "/training", title: "Training", visible: (me, uc) => can(me, uc, P.TRAINING_VIEW) },
+  { path: "/models", title: "Models", visible: (me, uc) => can(me, uc, P.MODEL_VIEW) },
+  { path: "/compilation", title: "Compilation and packaging", visible: (me, uc) => can(me, uc, P.TRAINING_VIEW) },
+  { path: "/components", title: "Components", visible: (me, uc) => can(me, uc, P.COMPONENT_VIEW) },
   { path: "/devices", title: "Devices", visible: (me, uc) => can(me, uc, P.DEVICE_VIEW) },
   { path: "/deployments", title: "Deployments", visible: (me, uc) => can(me, uc, P.DEPLOYMENT_VIEW) },
   {
