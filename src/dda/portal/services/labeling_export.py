@@ -6,7 +6,6 @@ new dataset version; plus model pre-labels offered as editable starting annotati
 from __future__ import annotations
 
 import base64
-import importlib
 import io
 import re
 import tempfile
@@ -25,7 +24,7 @@ from dda.formats.masks import save_class_mask
 from dda.formats.writers import write_groundtruth_manifest
 from dda.portal.context import Portal
 from dda.portal.db import LabelingJob, LabelingTask
-from dda.portal.services import labeling, storage
+from dda.portal.services import datasets, labeling, registry, storage
 from dda.portal.services import usecases as usecases_service
 
 MANIFEST = "output.manifest"
@@ -73,7 +72,7 @@ def _dataset(job: LabelingJob, samples: list[Sample]) -> Dataset:
 def complete(
     session: Session, portal: Portal, job: LabelingJob, dataset_name: str | None, partial: bool
 ) -> dict[str, Any]:
-    """Write the output manifest and, where the portal has datasets, a new dataset version."""
+    """Write the output manifest and a new dataset version from it."""
     labeling._open(job)
     tasks = list(
         session.scalars(
@@ -116,13 +115,7 @@ def complete(
     return job.output
 
 
-def _dataset_version(
-    session: Session, portal: Portal, job: LabelingJob, name: str, manifest: Path
-) -> str | None:
-    try:
-        datasets = importlib.import_module("dda.portal.services.datasets")
-    except ModuleNotFoundError:
-        return None  # the output manifest in the store is the result
+def _dataset_version(session: Session, portal: Portal, job: LabelingJob, name: str, manifest: Path) -> str:
     version = datasets.create_version_from_manifest(
         session, portal, job.usecase_id, name, manifest, source=f"labeling:{job.id}"
     )
@@ -155,10 +148,6 @@ def _model_file(session: Session, portal: Portal, job: LabelingJob, store: Any, 
                 "the pre-label model is not in the use case's store", hint="check the reference"
             )
         return Path(store.get_file(ref["artifact_key"], tmp / "model.tar.gz"))
-    try:
-        registry = importlib.import_module("dda.portal.services.registry")
-    except ModuleNotFoundError as exc:
-        raise InvalidInput("this portal has no model registry", hint="give an artifact_key") from exc
     path: Path = registry.fetch_artifact(session, portal, job.usecase_id, str(ref.get("version_id")), tmp)
     return path
 
