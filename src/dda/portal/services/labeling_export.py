@@ -40,7 +40,7 @@ def _sample(job: LabelingJob, task: LabelingTask, image: Path, masks: Path) -> S
         return Sample(image, labels.index(note["label"]), source_ref=image.name)
     if job.task_type == "bounding_box":
         boxes = tuple(
-            Box(labels.index(b["label"]) + 1, b["left"], b["top"], b["width"], b["height"])
+            Box(labels.index(b["label"]), b["left"], b["top"], b["width"], b["height"])  # box_class_names
             for b in note["boxes"]
         )
         return Sample(image, int(bool(boxes)), boxes=boxes, source_ref=image.name)
@@ -66,6 +66,8 @@ def _sample(job: LabelingJob, task: LabelingTask, image: Path, masks: Path) -> S
 def _dataset(job: LabelingJob, samples: list[Sample]) -> Dataset:
     if job.task_type == "classification":
         return Dataset(samples, list(job.labels), [], name=job.name)
+    if job.task_type == "bounding_box":  # box class ids index box_class_names (0-based)
+        return Dataset(samples, ["normal", "anomaly"], [], name=job.name, box_class_names=list(job.labels))
     return Dataset(samples, ["normal", "anomaly"], ["background", *job.labels], name=job.name)
 
 
@@ -161,9 +163,48 @@ def _guess(job: LabelingJob, prediction: Any) -> dict[str, Any]:
             else labels[0 if prediction.verdict == "normal" else -1]
         )
         return {"label": guess}
+    if job.task_type in ("bounding_box", "polygon") and prediction.mask is not None:
+        return _region_guess(job, prediction.mask)
     if job.task_type == "mask" and prediction.mask is not None:
         ids = np.clip(prediction.mask, 0, len(labels)).astype(np.uint8)
         buffer = io.BytesIO()
         Image.fromarray(ids, mode="L").save(buffer, format="PNG")
         return {"mask_png": base64.b64encode(buffer.getvalue()).decode()}
     return {}
+
+
+MIN_REGION_PIXELS = 4  # smaller predicted specks are noise, not a starting annotation
+MAX_PRELABEL_REGIONS = 100
+
+
+def _region_guess(job: LabelingJob, mask: np.ndarray) -> dict[str, Any]:
+    """One box (or a rectangle polygon, to be refined by the labeler) around each connected region
+    of the model's predicted defect mask. A mask class id i names the job's label i (1-based);
+    ids beyond the job's labels take its first label."""
+    from dda.formats.convert import connected_regions
+
+    labels = job.labels
+    boxes: list[dict[str, Any]] = []
+    for class_id in sorted(int(c) for c in np.unique(mask) if c):
+        label = labels[class_id - 1] if class_id <= len(labels) else labels[0]
+        for (x0, y0, x1, y1), count in connected_regions(mask == class_id):
+            if count >= MIN_REGION_PIXELS:
+                boxes.append(
+                    {"label": label, "left": x0, "top": y0, "width": x1 - x0 + 1, "height": y1 - y0 + 1}
+                )
+    boxes = boxes[:MAX_PRELABEL_REGIONS]
+    if job.task_type == "bounding_box":
+        return {"boxes": boxes}
+    polygons = [
+        {
+            "label": b["label"],
+            "points": [
+                [b["left"], b["top"]],
+                [b["left"] + b["width"] - 1, b["top"]],
+                [b["left"] + b["width"] - 1, b["top"] + b["height"] - 1],
+                [b["left"], b["top"] + b["height"] - 1],
+            ],
+        }
+        for b in boxes
+    ]
+    return {"polygons": polygons}
