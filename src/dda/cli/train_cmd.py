@@ -37,6 +37,17 @@ class ThresholdRuleChoice(StrEnum):
     f1 = "f1"
 
 
+class DeviceChoice(StrEnum):
+    auto = "auto"
+    cpu = "cpu"
+    cuda = "cuda"
+
+
+DeviceOption = Annotated[
+    DeviceChoice, typer.Option(help="auto: CUDA when torch sees a GPU, else the CPU; cuda: fail without one")
+]
+
+
 class OverlayFormat(StrEnum):
     png = "png"
     jpg = "jpg"
@@ -181,6 +192,7 @@ def train(
     seed: Annotated[int, typer.Option(help="seed of the train/validation split and training")] = 0,
     resume: Annotated[bool, typer.Option(help="continue an interrupted run from its checkpoint")] = False,
     time_budget: Annotated[float | None, typer.Option(help="stop training after this many seconds")] = None,
+    device: DeviceOption = DeviceChoice.auto,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """Train a model on a labelled manifest and write model.tar.gz (weights, config, metrics, plots)."""
@@ -188,7 +200,7 @@ def train(
 
     settings: dict[str, Any] = {
         "seed": seed, "resume": resume, "max_false_reject": max_false_reject,
-        "threshold_rule": threshold_rule.value,
+        "threshold_rule": threshold_rule.value, "device": device.value,
     }  # fmt: skip
     for key, value in (
         ("epochs", epochs),
@@ -206,7 +218,10 @@ def train(
         raise InvalidInput(f"bad training option: {exc}", hint="see `dda train --help`") from exc
     chosen = model_type.value if model_type else DEFAULT_MODEL_TYPE
     dataset = _load(manifest, maps, progress, decode=True)
-    typer.echo(f"training {chosen} on {len(dataset)} images {dataset.count_by_label()}", err=True)
+    from dda.ml.device import describe_device, resolve_device
+
+    where = describe_device(resolve_device(options.device))
+    typer.echo(f"training {chosen} on {len(dataset)} images {dataset.count_by_label()} ({where})", err=True)
     result = train_model(
         dataset, chosen, out, options=options, progress=progress, dataset_id=file_sha256(manifest)
     )
@@ -240,6 +255,7 @@ def evaluate(
     json_out: Annotated[
         Path | None, typer.Option("--json", help="also write the metrics to this file")
     ] = None,
+    device: DeviceOption = DeviceChoice.auto,
     progress: Annotated[bool, typer.Option(help="show progress bars")] = True,
 ) -> None:
     """Measure a trained model, an export or a package on any labelled manifest; exports and packages
@@ -258,7 +274,7 @@ def evaluate(
         from dda.ml.training import evaluate_model
 
         trained = load_artifact(model)
-        metrics = evaluate_model(trained, dataset, progress=progress)
+        metrics = evaluate_model(trained, dataset, progress=progress, device=device.value)
         metrics["verdict_rule"] = (
             trained.config.get("verdict_rule") if trained.model_type == "segmentation" else None
         )

@@ -13,6 +13,7 @@ anomalous) through the same module the artifact stores.
 
 from __future__ import annotations
 
+import copy
 from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -21,7 +22,7 @@ from typing import Any
 import torch
 from torch import Tensor, nn
 
-from dda.ml.backbones import create_backbone
+from dda.ml.backbones import Backbone, create_backbone
 from dda.ml.models.classification import ClassificationModel, pooled_features
 
 CANDIDATES: tuple[str, ...] = ("linear", "padim", "patchcore")
@@ -81,10 +82,16 @@ class FeatureExtractor:
     size, backbone), and every candidate and fold (and every run of ``dda benchmark``) reuses them.
     """
 
-    def __init__(self, backbone: str, pretrained: bool, seed: int = 0) -> None:
+    def __init__(
+        self, backbone: str, pretrained: bool, seed: int = 0, device: torch.device | None = None
+    ) -> None:
         self.backbone_name = backbone
         self.pretrained = pretrained
         self.seed = seed
+        # The backbone runs on ``device`` (a GPU when training got one); the maps come back to
+        # the CPU, where the cache, the candidates and the folds use them.
+        self.device = device or torch.device("cpu")
+        self._device_net: Backbone | None = None
         # Built exactly as fit_anomaly_model builds its backbone (same seeded init without ImageNet
         # weights), so the maps fitted here are the maps the deployed model computes.
         with torch.random.fork_rng(devices=[]):
@@ -102,9 +109,9 @@ class FeatureExtractor:
         with torch.inference_mode():
             for start in range(0, len(missing), BATCH):
                 chunk = missing[start : start + BATCH]
-                maps = self.net.forward_features(images[chunk])
+                maps = self._net_on_device().forward_features(images[chunk].to(self.device))
                 for row, index in enumerate(chunk):
-                    per_image[index] = [m[row].clone() for m in maps]
+                    per_image[index] = [m[row].to("cpu", copy=True) for m in maps]
                     key = full[index]
                     if key is not None:
                         _STAGE_CACHE[key] = per_image[index]  # type: ignore[assignment]
@@ -113,6 +120,15 @@ class FeatureExtractor:
             _, old = _STAGE_CACHE.popitem(last=False)
             _cache_bytes -= sum(t.numel() * 4 for t in old)
         return [torch.stack([p[i] for p in per_image if p is not None]) for i in range(4)]
+
+    def _net_on_device(self) -> Backbone:
+        """The backbone on ``self.device``: a CUDA copy, so that ``self.net`` (which the fitted
+        models reuse and the artifact saves) stays on the CPU."""
+        if self.device.type == "cpu":
+            return self.net
+        if self._device_net is None:
+            self._device_net = copy.deepcopy(self.net).to(self.device)
+        return self._device_net
 
     @staticmethod
     def pooled(stages: Sequence[Tensor]) -> Tensor:

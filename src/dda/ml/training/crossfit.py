@@ -31,6 +31,7 @@ from tqdm.auto import tqdm
 from dda.core.errors import InvalidInput
 from dda.formats.dataset import Dataset
 from dda.ml.data import DefectImageDataset, default_input_size, normalize
+from dda.ml.device import resolve_device
 from dda.ml.metrics import auroc
 from dda.ml.quality.candidates import (
     ANOMALY_CANDIDATES,
@@ -114,7 +115,9 @@ class CrossFit:
         self.labels = (data.labels.numpy() != 0).astype(np.int64)
         self.size = (int(data.input_size[0]), int(data.input_size[1]))
         self.folds = _folds(self.labels, options)
-        self.extractor = FeatureExtractor(options.backbone, options.pretrained, options.seed)
+        self.extractor = FeatureExtractor(
+            options.backbone, options.pretrained, options.seed, device=resolve_device(options.device)
+        )
         keys = [f"{s.image_path}|{_mtime(s.image_path)}" for s in data.samples]
         self.stages = self.extractor.stages(normalize(data.images, data.mean, data.std), keys)
         self.features = FeatureExtractor.pooled(self.stages)

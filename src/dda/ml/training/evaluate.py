@@ -48,6 +48,9 @@ def collect_outputs(
 
     if isinstance(module, OnnxContractModule):
         return _collect_contract_outputs(module, data)
+    from dda.ml.device import module_device
+
+    device = module_device(module)
     was_training = module.training
     module.eval()
     parts: list[tuple[np.ndarray, ...]] = []
@@ -58,10 +61,12 @@ def collect_outputs(
         for images, labels, masks in tqdm(
             batches, total=total, desc="evaluating", disable=not progress, leave=False
         ):
+            images, labels = images.to(device), labels.to(device)
+            masks = masks.to(device) if masks is not None else None
             raw = module(images)
             if loss_fn is not None:
                 losses.append(float(loss_fn(raw, labels, masks)) * len(labels))
-            parts.append(tuple(o.float().numpy() for o in contract_outputs(raw, model_type, images)))
+            parts.append(tuple(o.float().cpu().numpy() for o in contract_outputs(raw, model_type, images)))
     module.train(was_training)
     probs = np.concatenate([p[0] for p in parts])
     anomaly_map = np.concatenate([p[1] for p in parts])
@@ -221,10 +226,16 @@ def _pixel_metrics(outputs: Outputs, masks: np.ndarray, config: Mapping[str, Any
 
 
 def evaluate_model(
-    trained: TrainedModel, dataset: Dataset, *, batch_size: int = 16, progress: bool = True
+    trained: TrainedModel,
+    dataset: Dataset,
+    *,
+    batch_size: int = 16,
+    progress: bool = True,
+    device: str = "auto",
 ) -> dict[str, Any]:
-    """Metrics of a trained model on any dataset whose classes it knows."""
-    outputs, data = model_outputs(trained, dataset, batch_size=batch_size, progress=progress)
+    """Metrics of a trained model on any dataset whose classes it knows (``device``: see
+    :mod:`dda.ml.device`)."""
+    outputs, data = model_outputs(trained, dataset, batch_size=batch_size, progress=progress, device=device)
     return compute_metrics(outputs, data, trained.config)
 
 
@@ -238,9 +249,17 @@ def image_scores(
 
 
 def model_outputs(
-    trained: TrainedModel, dataset: Dataset, *, batch_size: int = 16, progress: bool = True
+    trained: TrainedModel,
+    dataset: Dataset,
+    *,
+    batch_size: int = 16,
+    progress: bool = True,
+    device: str = "cpu",
 ) -> tuple[Outputs, DefectImageDataset]:
-    """The torch model's contract outputs on every image of ``dataset`` and the loaded images."""
+    """The torch model's contract outputs on every image of ``dataset`` and the loaded images,
+    computed on ``device`` (the module is moved back where it was afterwards)."""
+    from dda.ml.device import module_device, resolve_device
+
     config = trained.config
     remapped = _remap_labels(dataset, list(config["class_names"]))
     with_masks = config["model_type"] != "classification" and dataset.has_masks
@@ -252,7 +271,12 @@ def model_outputs(
         with_masks=with_masks,
         progress=progress,
     )
-    outputs = collect_outputs(trained.module, config["model_type"], data, batch_size, progress=progress)
+    module, home = trained.module, module_device(trained.module)
+    try:
+        module.to(resolve_device(device))
+        outputs = collect_outputs(module, config["model_type"], data, batch_size, progress=progress)
+    finally:
+        module.to(home)
     return outputs, data
 
 

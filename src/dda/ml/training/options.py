@@ -77,6 +77,10 @@ class TrainOptions(BaseModel):
     )
     plots: bool = Field(default=True, description="draw the artifact's plots (the benchmark skips them)")
     num_threads: int | None = Field(default=None, ge=1, le=256)
+    device: Literal["auto", "cpu", "cuda"] = Field(
+        default="auto", description="auto: CUDA when torch sees a GPU, else the CPU (dda.ml.device)"
+    )
+    amp: bool = Field(default=False, description="mixed precision on CUDA (off: FP32 everywhere)")
     time_budget_s: float | None = Field(default=None, gt=0, description="stop after this many seconds")
     checkpoint_path: Path | None = Field(default=None, description="default: next to the artifact, *.ckpt")
     resume: bool = False

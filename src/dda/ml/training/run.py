@@ -23,6 +23,7 @@ from dda.formats.dataset import Dataset
 from dda.ml.artifact import save_artifact
 from dda.ml.backbones import IMAGENET_MEAN, IMAGENET_STD
 from dda.ml.data import DefectImageDataset, default_input_size, stratified_split
+from dda.ml.device import check_amp, describe_device, resolve_device
 from dda.ml.training.checkpoint import default_checkpoint_path, save_checkpoint
 from dda.ml.training.evaluate import calibrate, collect_outputs, compute_metrics
 from dda.ml.training.options import TrainOptions, TrainResult
@@ -122,6 +123,7 @@ def _base_config(
         "created": datetime.now(UTC).isoformat(timespec="seconds"),
         "method": None,
         "pretrained": options.pretrained,
+        "device": describe_device(resolve_device(options.device)),  # where it was trained
         "dda_version": dda.__version__,
         "options": options.model_dump(mode="json", exclude={"checkpoint_path"}),
     }
@@ -280,6 +282,7 @@ def train_model(
     options = options or TrainOptions()
     out_path = Path(out_path)
     _check_dataset(dataset, model_type)
+    check_amp(options.amp, resolve_device(options.device))  # a bad device fails before any work
     if model_type in CROSS_VALIDATED:
         dataset = _binary(dataset)
         return _train_cross_validated(dataset, model_type, out_path, options, progress, dataset_id)

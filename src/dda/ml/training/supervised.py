@@ -28,6 +28,7 @@ from dda.core.logging import get_logger
 from dda.ml.augment import AugmentConfig
 from dda.ml.backbones import MobileNetV2, ResNet18
 from dda.ml.data import DefectImageDataset
+from dda.ml.device import check_amp, resolve_device
 from dda.ml.models import build_classification_model, build_segmentation_model
 from dda.ml.training.batchnorm import RECALIBRATION_IMAGES, recalibrate_batchnorm, training_batchnorms
 from dda.ml.training.checkpoint import read_checkpoint, save_checkpoint
@@ -158,6 +159,9 @@ class SupervisedRun:
         # channels_last runs convolutions (depthwise ones above all) markedly faster on CPU.
         self.model: nn.Module = build_model(self.model_type, self.config, self.options)
         self.model.to(memory_format=torch.channels_last)  # type: ignore[call-overload]
+        self.device = resolve_device(self.options.device)
+        check_amp(self.options.amp, self.device)
+        self.model.to(self.device)
         self.freeze_bn = _has_imagenet_statistics(backbone_of(self.model))
         num_classes = len(self.config["class_names"])
         pixel_weights = None
@@ -165,10 +169,11 @@ class SupervisedRun:
             pixel_weights = pixel_class_weights(self.train_data.masks, len(self.config["mask_class_names"]))
         self.loss_fn = SupervisedLoss(
             self.model_type,
-            balanced_class_weights(self.train_data.labels, num_classes),
-            pixel_weights,
+            balanced_class_weights(self.train_data.labels, num_classes).to(self.device),
+            pixel_weights.to(self.device) if pixel_weights is not None else None,
             self.options.dice_weight,
         )
+        self.scaler = torch.amp.GradScaler("cuda", enabled=self.options.amp)
         self.optimizer = _optimizer(self.model, self.options)
         steps_per_epoch = math.ceil(len(self.train_data) / self.options.batch_size)
         # The schedule spans ``schedule_epochs`` whatever the cap: --epochs only cuts it short (a longer
@@ -234,11 +239,15 @@ class SupervisedRun:
         for index, (images, labels, masks) in enumerate(batches):
             if len(labels) < 2 and count > 0:
                 continue  # a trailing batch of one adds noise, not signal
-            images = images.contiguous(memory_format=torch.channels_last)
-            loss = self.loss_fn(self.model(images), labels, masks)
+            images = images.to(self.device).contiguous(memory_format=torch.channels_last)
+            labels = labels.to(self.device)
+            masks = masks.to(self.device) if masks is not None else None
+            with torch.autocast(self.device.type, enabled=self.options.amp):
+                loss = self.loss_fn(self.model(images), labels, masks)
             self.optimizer.zero_grad(set_to_none=True)
-            loss.backward()  # type: ignore[no-untyped-call]
-            self.optimizer.step()
+            self.scaler.scale(loss).backward()  # type: ignore[no-untyped-call]
+            self.scaler.step(self.optimizer)
+            self.scaler.update()
             self.scheduler.step()
             total += loss.item() * len(labels)
             count += len(labels)
@@ -254,7 +263,7 @@ class SupervisedRun:
             return
         count = len(self.train_data)
         spread = torch.linspace(0, count - 1, min(count, RECALIBRATION_IMAGES)).round().long().tolist()
-        images = torch.stack([self.train_data[i][0] for i in spread])  # normalised, not augmented
+        images = torch.stack([self.train_data[i][0] for i in spread]).to(self.device)  # not augmented
         recalibrate_batchnorm(self.model, layers, [images])
 
     def _validate(self, epoch: int, train_loss: float) -> dict[str, Any]:

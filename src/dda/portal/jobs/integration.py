@@ -1,5 +1,5 @@
-"""The seams to the datasets and registry services (``dda.portal.services.datasets`` /
-``.registry``, built in their own areas), called by their contract names.
+"""Where jobs meet the datasets and registry services (``dda.portal.services.datasets`` /
+``.registry``): references in, files out, and trained models and packages recorded.
 
 A dataset reference is a dataset version id (materialised by the datasets service) or a folder of
 the use case's store holding a manifest and the files it names relative to itself. A model
@@ -10,9 +10,7 @@ store, whose key rules refuse ``..`` and absolute keys.
 
 from __future__ import annotations
 
-import importlib
 from pathlib import Path
-from types import ModuleType
 from typing import Any
 
 from pydantic import Field, model_validator
@@ -20,6 +18,7 @@ from pydantic import Field, model_validator
 from dda.portal.jobs.context import JobContext
 from dda.portal.jobs.models import JobFailed
 from dda.portal.schemas.common import Strict
+from dda.portal.services import datasets, registry
 
 MANIFEST_NAMES = ("manifest.jsonl", "dda.manifest", "groundtruth.manifest", "output.manifest")
 MAX_FILES = 200_000
@@ -50,27 +49,10 @@ class ModelRef(Strict):
         return self
 
 
-def _service(name: str) -> ModuleType | None:
-    try:
-        return importlib.import_module(f"dda.portal.services.{name}")
-    except ModuleNotFoundError:
-        return None
-
-
-def _needs(name: str) -> Any:
-    module = _service(name)
-    if module is None:
-        raise JobFailed(
-            f"this portal has no {name} service", hint="use a store folder / artifact key reference instead"
-        )
-    return module
-
-
 def materialize(ctx: JobContext, ref: DatasetRef, dest: Path) -> Path:
     """Write the dataset's images and manifest under ``dest``; return the manifest path."""
     dest.mkdir(parents=True, exist_ok=True)
     if ref.version_id is not None:
-        datasets = _needs("datasets")
         with ctx.portal.session() as session:
             path: Path = datasets.materialize_version(
                 session, ctx.portal, ctx.usecase_id, ref.version_id, dest
@@ -93,23 +75,17 @@ def materialize(ctx: JobContext, ref: DatasetRef, dest: Path) -> Path:
 def register_model(
     ctx: JobContext, artifact: Path, model_name: str, lineage: dict[str, Any]
 ) -> dict[str, Any]:
-    """Put the trained artifact in the registry (or, without one, in the use case's models/)."""
-    registry = _service("registry")
-    if registry is not None:
-        with ctx.portal.session() as session:
-            version = registry.register_version(
-                session, ctx.portal, ctx.usecase_id, model_name, artifact, source="trained", lineage=lineage
-            )
-            return {"version_id": version.id, "model_name": model_name}
-    key = f"models/{model_name}/{ctx.job_id}/model.tar.gz"
-    ctx.store().put_file(key, artifact, "application/gzip")
-    return {"artifact_key": key, "model_name": model_name}
+    """Put the trained artifact in the use case's model registry as a new version."""
+    with ctx.portal.session() as session:
+        version = registry.register_version(
+            session, ctx.portal, ctx.usecase_id, model_name, artifact, source="trained", lineage=lineage
+        )
+        return {"version_id": version.id, "model_name": model_name}
 
 
 def fetch_model(ctx: JobContext, ref: ModelRef, dest_dir: Path) -> Path:
     dest_dir.mkdir(parents=True, exist_ok=True)
     if ref.version_id is not None:
-        registry = _needs("registry")
         with ctx.portal.session() as session:
             path: Path = registry.fetch_artifact(
                 session, ctx.portal, ctx.usecase_id, ref.version_id, dest_dir
@@ -132,11 +108,10 @@ def add_package(
     sha256: str,
     report: dict[str, Any],
 ) -> str | None:
-    """Tell the registry about a built package (None: no registry, or a bare artifact)."""
+    """Tell the registry about a built package (None for a bare artifact, which has no version)."""
     from dda.packaging.manifest import TARGETS
 
-    registry = _service("registry")
-    if registry is None or ref.version_id is None:
+    if ref.version_id is None:
         return None
     if target not in TARGETS:  # x86_64-cuda: the x86_64 file, recorded as its component only
         ctx.log(f"the registry records no {target} packages; the component holds it")

@@ -4,7 +4,7 @@ PR curves, the images the model got most wrong. Calls :mod:`dda.ml.training.eval
 from __future__ import annotations
 
 import math
-from typing import Any
+from typing import Any, Literal
 
 import numpy as np
 from pydantic import Field
@@ -20,6 +20,7 @@ class EvaluationParams(Strict):
     model: integration.ModelRef
     dataset: integration.DatasetRef
     worst: int = Field(default=10, ge=0, le=100)
+    device: Literal["auto", "cpu", "cuda"] = "auto"  # resolved on the worker (dda.ml.device)
 
 
 def _sampled(values: np.ndarray) -> list[float | None]:
@@ -32,17 +33,20 @@ def run(ctx: JobContext, params: EvaluationParams) -> dict[str, Any]:
     from dda.formats.loader import load_dataset
     from dda.ml.artifact import load_artifact
     from dda.ml.data import DefectImageDataset
+    from dda.ml.device import describe_device, resolve_device
     from dda.ml.metrics import pr_curve, roc_curve
     from dda.ml.training import evaluate_model
     from dda.ml.training.evaluate import collect_outputs, decide
 
+    where = describe_device(resolve_device(params.device))
     ctx.progress(2, "loading model and dataset")
     trained = load_artifact(integration.fetch_model(ctx, params.model, ctx.workdir / "model"))
     manifest = integration.materialize(ctx, params.dataset, ctx.workdir / "data")
     dataset = load_dataset(manifest, progress=False)
     ctx.check_stop()
     ctx.progress(20, "measuring")
-    metrics = evaluate_model(trained, dataset, progress=False)
+    ctx.log(f"evaluating on {where}")
+    metrics = evaluate_model(trained, dataset, progress=False, device=params.device)
     config = trained.config
     data = DefectImageDataset(dataset, config["input_size"], config["mean"], config["std"])
     scores, _ = decide(collect_outputs(trained.module, config["model_type"], data), config)
@@ -70,6 +74,7 @@ def run(ctx: JobContext, params: EvaluationParams) -> dict[str, Any]:
         "roc": {"fpr": _sampled(fpr), "tpr": _sampled(tpr)},
         "pr": {"precision": _sampled(precision), "recall": _sampled(recall)},
         "worst_images": worst,
+        "device": where,
     }
 
 

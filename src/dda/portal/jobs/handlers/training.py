@@ -35,6 +35,8 @@ ALLOWED_OPTIONS = {
     "method",
     "num_threads",
     "time_budget_s",
+    "device",  # auto | cpu | cuda, resolved on the worker that runs the job (dda.ml.device)
+    "amp",
 }
 
 
@@ -64,11 +66,12 @@ class TrainingParams(Strict):
         return value
 
 
-def device() -> str:
-    """Where torch would run: CUDA when this worker's torch sees a GPU, else the CPU."""
-    import torch
+def device(choice: str = "auto") -> str:
+    """Where torch runs on this worker: ``auto`` takes CUDA when this worker's torch sees a GPU
+    (a worker on the GPU queue), else the CPU; ``cuda`` without a GPU fails the job with a hint."""
+    from dda.ml.device import describe_device, resolve_device
 
-    return "cuda" if torch.cuda.is_available() else "cpu"
+    return describe_device(resolve_device(choice))
 
 
 def run(ctx: JobContext, params: TrainingParams) -> dict[str, Any]:
@@ -81,7 +84,8 @@ def run(ctx: JobContext, params: TrainingParams) -> dict[str, Any]:
     dataset = load_dataset(manifest, progress=False)
     ctx.check_stop()
     options = TrainOptions(**params.options)
-    ctx.log(f"training {params.model_type} on {len(dataset)} images {dataset.count_by_label()} ({device()})")
+    where = device(options.device)
+    ctx.log(f"training {params.model_type} on {len(dataset)} images {dataset.count_by_label()} ({where})")
     ctx.progress(5, "training")
 
     def on_epoch(record: dict[str, Any]) -> None:
@@ -105,7 +109,7 @@ def run(ctx: JobContext, params: TrainingParams) -> dict[str, Any]:
     lineage = {
         "job_id": ctx.job_id,
         "dataset": params.dataset.model_dump(exclude_none=True),
-        "device": device(),
+        "device": where,
     }
     model = integration.register_model(ctx, result.artifact_path, params.model_name, lineage)
     ctx.log(f"model registered: {model}")
@@ -117,7 +121,7 @@ def run(ctx: JobContext, params: TrainingParams) -> dict[str, Any]:
         "epochs_run": result.epochs_run,
         "stop_reason": result.stop_reason,
         "duration_s": result.duration_s,
-        "device": device(),
+        "device": where,
     }
 
 
