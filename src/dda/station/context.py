@@ -16,6 +16,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from dda.core.settings import DEFAULT_SECRET_KEY, Settings
 from dda.station.database import migrate, open_database
+from dda.station.netsafe import OutboundAllowList
 from dda.station.paths import StationPaths
 from dda.station.services.access import Network, SetupGuard, UrlSigner, parse_networks
 from dda.station.services.auth import LoginThrottle
@@ -51,6 +52,8 @@ class Station:
     signer: UrlSigner = field(default_factory=lambda: UrlSigner(secrets.token_hex(32)))
     history: HealthHistory = field(default_factory=HealthHistory)
     kserve_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    # The one outbound allow-list (model downloads, webhooks), kept by admins in station settings.
+    outbound: OutboundAllowList = field(default_factory=OutboundAllowList)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -124,5 +127,13 @@ def build_station(settings: Settings, loader: Loader = default_loader) -> Statio
         metrics=metrics,
         inspector=Inspector(registry, store, metrics),
     )
+    station.outbound.set(_stored_outbound_allow(station))
     station.workflows = WorkflowManager(station)
     return station
+
+
+def _stored_outbound_allow(station: Station) -> list[str]:
+    from dda.station.repositories import settings as settings_repo
+
+    with station.session() as session:
+        return list(settings_repo.get(session, settings_repo.OUTBOUND_ALLOW, []))
