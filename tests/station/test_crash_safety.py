@@ -32,11 +32,12 @@ def _start(data_dir: Path, port: int) -> subprocess.Popen[bytes]:
     env = {**os.environ, "DDA_DATA_DIR": str(data_dir), "DDA_ENV": "test", "DDA_LOG_LEVEL": "WARNING"}
     dda = str(Path(sys.executable).parent / "dda")
     command = [dda, "station", "serve", "--host", "127.0.0.1", "--port", str(port)]
-    return subprocess.Popen(command, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+    with (data_dir / f"serve-{time.monotonic_ns()}.log").open("wb") as log:  # read when a start fails
+        return subprocess.Popen(command, env=env, stdout=log, stderr=subprocess.STDOUT)
 
 
 def _wait_up(base: str, process: subprocess.Popen[bytes]) -> None:
-    deadline = time.monotonic() + 90
+    deadline = time.monotonic() + 240  # imports alone took over 90 s on a box at load 25
     while time.monotonic() < deadline:
         assert process.poll() is None, "the station exited during start-up"
         try:
@@ -128,10 +129,13 @@ def test_sigkill_during_a_burst_loses_no_acknowledged_result(tmp_path: Path) -> 
             f"{base}/api/v1/auth/login", json={"username": ADMIN_USER, "password": ADMIN_PASSWORD}
         )
         auth = {"Authorization": f"Bearer {token.json()['access_token']}"}
-        total = httpx.get(f"{base}/api/v1/results", headers=auth).json()["total"]
-        assert total == len(stored)
+        listed = httpx.get(f"{base}/api/v1/results", params={"limit": 500}, headers=auth).json()
+        # The journal may bring back a result that was durable when the kill cut off its answer
+        # (never acknowledged, but not lost either); every stored one is still there.
+        total = listed["total"]
+        assert total >= len(stored) and set(stored) <= {item["id"] for item in listed["items"]}
         folders = [f for day in paths.results.iterdir() for f in day.iterdir()]
-        assert len(folders) == len(stored)  # one folder per stored capture, no leftovers
+        assert len(folders) == total  # one folder per stored capture, no leftovers
         overlay = httpx.get(  # derived data, drawn on first view from the durable input and mask
             f"{base}/api/v1/results/{acked[-1]['id']}/image", params={"kind": "overlay"}, headers=auth
         )

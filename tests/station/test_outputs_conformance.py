@@ -1,6 +1,6 @@
 """Every output plugin against the one OutputPlugin contract.
 
-Webhook: a real HTTP server on 127.0.0.1 (so ``allow_private: true``). MQTT: the real local
+Webhook: a real HTTP server on 127.0.0.1 (so 127.0.0.1 on the outbound allow-list). MQTT: the real local
 Mosquitto, read back by a subscriber. Digital output: a simulated GPIO chip behind the same line
 interface as libgpiod, because no GPIO hardware exists here.
 """
@@ -20,6 +20,7 @@ import pytest
 from paho.mqtt.enums import CallbackAPIVersion
 
 from dda.core.errors import Unavailable
+from dda.station.netsafe import OutboundAllowList
 from dda.station.plugins.gpio import simulated_chip
 from dda.station.plugins.outputs import OUTPUT_PLUGINS, OutputPlugin, ResultEvent, build_output
 from dda.station.plugins.outputs.digital_output import DigitalOutputConfig
@@ -32,6 +33,8 @@ from tests.station.plc_util import DONE, VERDICT, modbus_plc, opcua_plc
 
 ANOMALY = ResultEvent({"result_id": 7, "prediction": "anomaly", "confidence": 0.93, "workflow": "line-1"})
 NORMAL = ResultEvent({"result_id": 8, "prediction": "normal", "confidence": 0.99, "workflow": "line-1"})
+
+LOOPBACK = OutboundAllowList(["127.0.0.1"])  # the receivers here run on loopback
 
 # A case: (plugin for rule "anomaly", read what was delivered -> list of result ids)
 Case = tuple[OutputPlugin, Callable[[], list[int]]]
@@ -53,7 +56,7 @@ def _digital() -> Iterator[Case]:
 def _webhook() -> Iterator[Case]:
     recorder = Recorder()
     with recording_server(recorder) as base:
-        plugin = build_output(WebhookOutputConfig(url=f"{base}/hook", rule="anomaly", allow_private=True))
+        plugin = build_output(WebhookOutputConfig(url=f"{base}/hook", rule="anomaly"), LOOPBACK)
         yield plugin, lambda: [json.loads(body)["result_id"] for *_, body in recorder.requests]
 
 
@@ -151,7 +154,7 @@ def test_webhook_signs_the_body_with_hmac_sha256() -> None:
     recorder = Recorder()
     with recording_server(recorder) as base:
         plugin = build_output(
-            WebhookOutputConfig(url=f"{base}/hook", secret="shared-secret", allow_private=True)
+            WebhookOutputConfig(url=f"{base}/hook", secret="shared-secret"), LOOPBACK
         )
         plugin.setup()
         plugin.emit(ANOMALY)
@@ -166,7 +169,7 @@ def test_webhook_retries_with_backoff_then_gives_up() -> None:
     recorder = Recorder(statuses=[500, 503])
     with recording_server(recorder) as base:
         plugin = build_output(
-            WebhookOutputConfig(url=f"{base}/h", retries=2, backoff_s=0.01, allow_private=True)
+            WebhookOutputConfig(url=f"{base}/h", retries=2, backoff_s=0.01), LOOPBACK
         )
         plugin.setup()
         plugin.emit(ANOMALY)  # 500, 503, then 200

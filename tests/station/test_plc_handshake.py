@@ -126,6 +126,41 @@ def test_modbus_timeouts_answer_the_line() -> None:
             output.teardown()
 
 
+def test_modbus_a_failed_capture_is_answered_with_code_1_at_once() -> None:
+    """The capture failed: the PLC gets result code 1 and no verdict (0, not the last part's) right
+    away, long before the result timeout; done drops once the PLC drops its trigger."""
+    with modbus_plc() as plc:
+        trigger, output = _modbus_pair(plc, result_timeout_s=60)
+        trigger.setup()
+        output.setup()
+        try:
+            trigger.wait(threading.Event(), 0.05)
+            plc.request("P-1", 0)
+            event = _event(trigger)
+            assert event is not None
+            thread, errors = _in_background(lambda: output.emit(GOOD))  # the part before: verdict 1
+            assert _until(lambda: plc.read(DONE) == [1])
+            plc.write(TRIGGER, [0])
+            thread.join(10)
+            assert not errors and plc.read(VERDICT) == [1]
+            trigger.wait(threading.Event(), 0.05)
+            plc.request("P-2", 0)
+            event = _event(trigger)
+            assert event is not None
+            started = time.monotonic()
+            trigger.capture_failed(event, "no image from the camera")  # as the runner reports it
+            assert plc.read(RESULT_CODE) == [1] and plc.read(VERDICT) == [0] and plc.read(DONE) == [1]
+            assert time.monotonic() - started < 5  # at once, not after result_timeout_s (60 s)
+            plc.write(TRIGGER, [0])
+            assert trigger.wait(threading.Event(), 0.1) is None
+            assert plc.read(DONE) == [0]  # the station dropped done: ready for the next part
+            trigger.capture_failed(event, "late")  # already answered: nothing written twice
+            assert plc.read(DONE) == [0]
+        finally:
+            trigger.teardown()
+            output.teardown()
+
+
 def test_modbus_plc_drops_the_connection_mid_handshake() -> None:
     plc = ModbusPlc()
     plc.start()
@@ -170,6 +205,9 @@ def _opcua_pair(plc: OpcUaPlc) -> tuple[Any, Any]:
             part_id=node("PartId"),
             recipe=node("Recipe"),
             heartbeat=node("Heartbeat"),
+            verdict=node("Verdict"),
+            result_code=node("ResultCode"),
+            done=node("Done"),
             poll_ms=5,
             heartbeat_s=0.05,
             reconnect_s=0.1,
@@ -209,6 +247,13 @@ def test_opcua_full_handshake_and_a_dropped_connection() -> None:
             assert plc.read("Heartbeat") > 0
             trigger.wait(threading.Event(), 0.05)  # the trigger sees it low before the next part
             plc.request("SN-124", 2)
+            failed = _event(trigger)
+            assert failed is not None
+            trigger.capture_failed(failed, "unknown recipe")  # answered at once with result code 1
+            assert plc.read("ResultCode") == 1 and plc.read("Verdict") == 0 and plc.read("Done") is True
+            plc.write("Trigger", False)
+            assert _until(lambda: trigger.wait(threading.Event(), 0.02) is None and plc.read("Done") is False)
+            plc.request("SN-125", 2)
             assert _event(trigger) is not None
             plc.stop()  # the PLC drops the connection mid-handshake
             with pytest.raises(Unavailable):

@@ -54,7 +54,8 @@ def test_plc_triggers_a_workflow_and_gets_traceable_answers(
             "source_id": source.json()["id"],
             "model_name": "bright",
             "model_version": "1",
-            "triggers": [{"type": "modbus", "poll_ms": 5, **link}],
+            # result_timeout_s far above the test's wait: a failure must be answered as such (code 1)
+            "triggers": [{"type": "modbus", "poll_ms": 5, "result_timeout_s": 60, **link}],
             "outputs": [{"type": "modbus", **link}],
         }
         workflow = client.post("/api/v1/workflows", json=body, headers=auth)
@@ -70,6 +71,17 @@ def test_plc_triggers_a_workflow_and_gets_traceable_answers(
             time.sleep(0.05)
             verdict, _ = _answer(plc, "A-0002", 3)  # recipe 3: model v2 at threshold 0.99
             assert verdict == 1
+            time.sleep(0.05)
+            plc.request("A-0003", 7)  # a recipe the workflow does not have: the capture fails
+            started = time.monotonic()
+            while plc.read(DONE) != [1]:
+                assert time.monotonic() - started < 5, "no prompt answer to a failed capture"
+                time.sleep(0.02)
+            assert plc.read(RESULT_CODE) == [1] and plc.read(VERDICT) == [0]  # error, no verdict
+            plc.write(TRIGGER, [0])
+            while plc.read(DONE) != [0]:
+                assert time.monotonic() - started < 10, "the station never dropped done"
+                time.sleep(0.02)
         finally:
             client.post(f"/api/v1/workflows/{wid}/stop", headers=auth)
     first = client.get("/api/v1/results", params={"part_id": "A-0001"}, headers=auth).json()["items"]

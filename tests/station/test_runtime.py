@@ -22,12 +22,13 @@ import paho.mqtt.publish as mqtt_publish
 from fastapi.testclient import TestClient
 from paho.mqtt.enums import CallbackAPIVersion
 
+from dda.core.errors import Unavailable
 from dda.core.settings import Settings
 from dda.runtime.predictor import load_predictor
 from dda.station.app import create_app
 from dda.station.plugins.gpio import simulated_chip
 from dda.station.plugins.processing import CameraSettings
-from dda.station.plugins.sources import build_source
+from dda.station.plugins.sources import NoFrameYet, build_source
 from dda.station.plugins.sources.synthetic import SyntheticSourceConfig
 from dda.station.services.metrics import StationMetrics
 from dda.station.services.model_registry import ModelRegistry
@@ -97,24 +98,66 @@ def test_unloading_or_switching_a_version_never_breaks_an_inference_in_flight(tm
     assert all(p.closed for p in made)
 
 
+class GatedCamera:
+    """A live camera stream whose frames the test releases one by one (the real synthetic source
+    renders them). A physical camera's timing is what cannot run here: this gate replaces it, so
+    the test does not depend on how many frames a loaded machine happens to produce in a sleep."""
+
+    live = True
+
+    def __init__(self) -> None:
+        self.source = build_source(SyntheticSourceConfig(width=32, height=32, fps=0, seed=0))
+        self._released = threading.Semaphore(0)
+        self._calls = threading.Condition()
+        self._closed = threading.Event()
+        self.grab_calls = 0
+
+    def release(self, frames: int) -> None:
+        for _ in range(frames):
+            self._released.release()
+
+    def wait_for_grab_calls(self, calls: int, timeout_s: float = 30) -> None:
+        with self._calls:
+            assert self._calls.wait_for(lambda: self.grab_calls >= calls, timeout_s)
+
+    def grab(self, timeout_s: float) -> Any:
+        with self._calls:
+            self.grab_calls += 1
+            self._calls.notify_all()
+        if not self._released.acquire(timeout=timeout_s):
+            raise NoFrameYet("no frame released")
+        if self._closed.is_set():
+            raise Unavailable("the camera was closed")
+        return self.source.grab(timeout_s)
+
+    def close(self) -> None:
+        """As a runner stops a live source: unblocks a grab in progress."""
+        self._closed.set()
+        self._released.release()
+
+
 def test_continuous_mode_drops_stale_frames_of_a_live_camera() -> None:
-    source = build_source(SyntheticSourceConfig(width=32, height=32, fps=500, seed=0))
-    source.live = True  # behave like a camera stream: frames keep coming whether read or not
-    source.open()
+    camera = GatedCamera()
+    camera.source.open()
     metrics = StationMetrics()
     spec = WorkflowSpec(None, "wf", None, SyntheticSourceConfig(), CameraSettings(), "m", "1")
-    grabber = LatestFrameGrabber(spec, source, lambda: metrics.dropped.labels("wf").inc())
+    grabber = LatestFrameGrabber(spec, camera, lambda: metrics.dropped.labels("wf").inc())  # type: ignore[arg-type]
     grabber.start()
     try:
-        first, _ = grabber.take(5)
-        time.sleep(0.2)  # a slow inference: the camera delivered many frames meanwhile
-        newest, _ = grabber.take(5)
+        camera.release(1)
+        first, _ = grabber.take(30)
+        # A slow inference: meanwhile the camera delivers 8 more frames, and the grabber has put
+        # the last one in place once it is back waiting for a 10th.
+        camera.release(8)
+        camera.wait_for_grab_calls(10)
+        newest, _ = grabber.take(30)
     finally:
+        camera.close()
         grabber.stop()
-        source.close()
-    dropped = metrics.dropped.labels("wf")._value.get()
-    assert dropped >= 5
-    assert newest.metadata["frame"] >= first.metadata["frame"] + dropped  # the newest, not the next queued
+        camera.source.close()
+    assert first.metadata["frame"] == 1
+    assert newest.metadata["frame"] == 9  # the newest frame, not the next queued one
+    assert metrics.dropped.labels("wf")._value.get() == 7  # frames 2..8 were dropped, and counted
 
 
 def _login(client: TestClient) -> dict[str, str]:
@@ -160,6 +203,8 @@ def test_gpio_trigger_drives_io_pulse_webhook_and_mqtt(
     subscriber.loop_start()
     subscribed.get(timeout=10)
     recorder = Recorder()
+    # The receiver runs on loopback: the admin puts it on the outbound allow-list.
+    client.put("/api/v1/settings", json={"outbound_allow": ["127.0.0.1"]}, headers=auth)
     try:
         with recording_server(recorder) as base:
             workflow = client.post(
@@ -181,7 +226,7 @@ def test_gpio_trigger_drives_io_pulse_webhook_and_mqtt(
                             "rule": "all",
                             "pulse_ms": 5,
                         },
-                        {"type": "webhook", "url": f"{base}/hook", "allow_private": True},
+                        {"type": "webhook", "url": f"{base}/hook"},
                         {"type": "mqtt", "topic": topic},
                     ],
                 },

@@ -70,6 +70,7 @@ def start_station(settings: Settings, loader: Loader = default_loader) -> Statio
 def stop_station(station: Station) -> None:
     station.history.stop()
     station.workflows.shutdown()
+    station.store.close()
     station.registry.close()
     station.engine.dispose()
 

@@ -15,11 +15,14 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from dda.core.settings import DEFAULT_SECRET_KEY, Settings
-from dda.station.database import migrate, open_database
+from dda.station.database import migrate, open_database, sqlite_files
+from dda.station.netsafe import OutboundAllowList
 from dda.station.paths import StationPaths
 from dda.station.services.access import Network, SetupGuard, UrlSigner, parse_networks
 from dda.station.services.auth import LoginThrottle
 from dda.station.services.health_history import HealthHistory
+from dda.station.services.journal import ResultJournal
+from dda.station.services.journaled import JournaledWrites
 from dda.station.services.metrics import StationMetrics
 from dda.station.services.model_registry import Loader, ModelRegistry, default_loader
 from dda.station.services.pipeline import Inspector
@@ -51,6 +54,8 @@ class Station:
     signer: UrlSigner = field(default_factory=lambda: UrlSigner(secrets.token_hex(32)))
     history: HealthHistory = field(default_factory=HealthHistory)
     kserve_slots: asyncio.Semaphore = field(default_factory=lambda: asyncio.Semaphore(2))
+    # The one outbound allow-list (model downloads, webhooks), kept by admins in station settings.
+    outbound: OutboundAllowList = field(default_factory=OutboundAllowList)
 
     @contextmanager
     def session(self) -> Iterator[Session]:
@@ -108,7 +113,12 @@ def build_station(settings: Settings, loader: Loader = default_loader) -> Statio
     engine, sessions = open_database(url)
     metrics = StationMetrics()
     registry = ModelRegistry(paths.model_repo, loader)
-    store = ResultStore(paths.results, sessions, settings.station.storage_quota_mb * MB)
+    store = ResultStore(
+        paths.results,
+        sessions,
+        settings.station.storage_quota_mb * MB,
+        _journaled(paths, url, engine, sessions),
+    )
     secret = signing_secret(settings, paths)
     station = Station(
         secret_key=secret,
@@ -124,5 +134,23 @@ def build_station(settings: Settings, loader: Loader = default_loader) -> Statio
         metrics=metrics,
         inspector=Inspector(registry, store, metrics),
     )
+    station.outbound.set(_stored_outbound_allow(station))
     station.workflows = WorkflowManager(station)
     return station
+
+
+def _journaled(
+    paths: StationPaths, url: str, engine: Engine, sessions: sessionmaker[Session]
+) -> JournaledWrites:
+    """Result rows go through the journal: on SQLite they are committed without an fsync each
+    (synchronous=NORMAL, a second engine); the checkpoint syncs the database files instead."""
+    files = sqlite_files(engine)
+    fast = open_database(url, synchronous="NORMAL")[1] if files else sessions
+    return JournaledWrites(paths.results, ResultJournal(paths.root / "journal"), sessions, fast, files)
+
+
+def _stored_outbound_allow(station: Station) -> list[str]:
+    from dda.station.repositories import settings as settings_repo
+
+    with station.session() as session:
+        return list(settings_repo.get(session, settings_repo.OUTBOUND_ALLOW, []))

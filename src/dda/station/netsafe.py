@@ -1,16 +1,19 @@
 """Outbound HTTP that cannot be turned against the station's own network (SSRF).
 
 A target is resolved once; every address it resolves to must be public, unless the host or every
-internal address is on the allow-list (host names and CIDRs an admin keeps in the station's
-settings). The request then goes to the checked address (Host header and TLS SNI
-keep the name), so DNS cannot answer differently between the check and the connection. Redirects
-are followed by hand, each hop checked the same way.
+internal address is on the station's one outbound allow-list (host names and CIDRs that only an
+admin keeps, in the station's settings: ``PUT /api/v1/settings``). Model downloads and webhook
+outputs use the same list; nothing a caller sends (a request, a plugin config) can widen it.
+The request then goes to the checked address (Host header and TLS SNI keep the name), so DNS
+cannot answer differently between the check and the connection. Redirects are followed by hand,
+each hop checked the same way.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -22,6 +25,27 @@ from dda.core.errors import InvalidInput, PermissionDenied, Unavailable
 
 MAX_REDIRECTS = 3
 IPAddress = ipaddress.IPv4Address | ipaddress.IPv6Address
+ALLOW_LIST_FIX = (
+    "use a public host; an admin can put a host or network of your own on the station's outbound "
+    "allow-list (PUT /api/v1/settings {\"outbound_allow\": [\"10.0.0.5\", \"10.20.0.0/16\"]})"
+)
+
+
+class OutboundAllowList:
+    """The station's allow-list of local hosts/CIDRs, shared by every outbound caller. Read on
+    each request (an admin's change applies at once), written only by the admin settings API."""
+
+    def __init__(self, entries: Sequence[str] = ()) -> None:
+        self._lock = threading.Lock()
+        self._entries: tuple[str, ...] = tuple(entries)
+
+    def get(self) -> tuple[str, ...]:
+        with self._lock:
+            return self._entries
+
+    def set(self, entries: Sequence[str]) -> None:
+        with self._lock:
+            self._entries = tuple(entries)
 
 
 @dataclass(frozen=True)
@@ -72,7 +96,7 @@ def allowed_internal(host: str, addresses: Sequence[IPAddress], allow: Sequence[
     return bool(networks) and all(any(a in n for n in networks) for a in internal)
 
 
-def check_target(url: str, *, allow_private: bool = False, allow: Sequence[str] = ()) -> Target:
+def check_target(url: str, *, allow: Sequence[str] = ()) -> Target:
     """Validate an http(s) URL and the addresses its host resolves to."""
     parts = urlsplit(url)
     if parts.scheme not in ("http", "https") or not parts.hostname:
@@ -82,12 +106,11 @@ def check_target(url: str, *, allow_private: bool = False, allow: Sequence[str] 
     port = parts.port or (443 if parts.scheme == "https" else 80)
     addresses = _resolve(parts.hostname, port)
     internal = [str(a) for a in addresses if is_internal(a)]
-    if internal and not allow_private and not allowed_internal(parts.hostname, addresses, allow):
+    if internal and not allowed_internal(parts.hostname, addresses, allow):
         raise PermissionDenied(
             f"{parts.hostname} resolves to an internal address ({', '.join(internal)}); "
             "requests to loopback, link-local, private and multicast networks are refused",
-            hint="use a public host; an admin can put a host or network of your own on the outbound "
-            "allow-list (PUT /api/v1/settings); a webhook output has its own allow_private",
+            hint=ALLOW_LIST_FIX,
         )
     address = addresses[0]
     host_text = f"[{address}]" if address.version == 6 else str(address)
@@ -107,14 +130,13 @@ def safe_stream(
     method: str,
     url: str,
     *,
-    allow_private: bool = False,
     allow: Sequence[str] = (),
     headers: dict[str, str] | None = None,
     content: bytes | None = None,
 ) -> Iterator[httpx.Response]:
     """Send a request to a checked address, following up to 3 redirects, each checked again."""
     for _ in range(MAX_REDIRECTS + 1):
-        target = check_target(url, allow_private=allow_private, allow=allow)
+        target = check_target(url, allow=allow)
         request = client.build_request(
             method,
             target.pinned_url,

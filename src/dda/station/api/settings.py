@@ -1,10 +1,10 @@
-"""Admin-owned station settings (the outbound allow-list for model downloads)."""
+"""Admin-owned station settings (the one outbound allow-list: model downloads and webhooks)."""
 
 from __future__ import annotations
 
 from fastapi import APIRouter
 
-from dda.station.api.deps import Admin, SessionDep
+from dda.station.api.deps import Admin, SessionDep, StationDep
 from dda.station.repositories import settings as settings_repo
 from dda.station.schemas.settings import StationSettingsIn, StationSettingsOut
 
@@ -18,6 +18,9 @@ def get_settings(_: Admin, session: SessionDep) -> StationSettingsOut:
 
 
 @router.put("")
-def put_settings(data: StationSettingsIn, _: Admin, session: SessionDep) -> StationSettingsOut:
+def put_settings(
+    data: StationSettingsIn, _: Admin, session: SessionDep, station: StationDep
+) -> StationSettingsOut:
     settings_repo.put(session, OUTBOUND_ALLOW, data.outbound_allow)
+    station.outbound.set(data.outbound_allow)
     return StationSettingsOut(outbound_allow=data.outbound_allow)

@@ -6,7 +6,7 @@ from sqlalchemy.orm import Session
 
 from dda.station.db.models import StationSetting
 
-OUTBOUND_ALLOW = "outbound_allow"  # host names / CIDRs model downloads may reach on the local network
+OUTBOUND_ALLOW = "outbound_allow"  # local host names / CIDRs downloads and webhooks may reach
 
 
 def get(session: Session, key: str, default: Any = None) -> Any:

@@ -14,7 +14,8 @@ class StationSettingsIn(BaseModel):
     outbound_allow: list[str] = Field(
         default_factory=list,
         max_length=100,
-        description="Host names and CIDRs on the local network that model downloads (URLs) may reach",
+        description="Host names and CIDRs on the local network that model downloads (URLs) and webhook "
+        "outputs may reach; nothing else on loopback, private or link-local networks is contacted",
     )
 
     @field_validator("outbound_allow")

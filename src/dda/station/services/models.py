@@ -160,19 +160,11 @@ def install_upload(station: Station, stream: BinaryIO) -> tuple[str, str]:
         archive.unlink(missing_ok=True)
 
 
-def outbound_allow(station: Station) -> list[str]:
-    """The admin's allow-list of local hosts/CIDRs that downloads may reach."""
-    from dda.station.repositories import settings as settings_repo
-
-    with station.session() as session:
-        return list(settings_repo.get(session, settings_repo.OUTBOUND_ALLOW, []))
-
-
 def install_url(station: Station, url: str) -> tuple[str, str]:
     """Download a package over http(s) (SSRF-checked against the admin's allow-list) and install it.
     Errors name the URL and the status, never what the target answered."""
     archive = _new_download(station)
-    allow = outbound_allow(station)
+    allow = station.outbound.get()
     try:
         with (
             httpx.Client(timeout=DOWNLOAD_TIMEOUT_S) as client,

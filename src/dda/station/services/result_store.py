@@ -1,10 +1,12 @@
 """Stores captures and results durably, and keeps the results folder under its quota.
 
-Order of a save: every file is written and fsynced, the capture folder and its parents are
-fsynced, then the DB row is committed (SQLite WAL, synchronous=FULL). Only then is the result
-returned, so whatever a caller or an output was told about is on disk and in the DB. A crash
-before the commit leaves a folder with no row: :meth:`ResultStore.sweep_orphans` removes those at
-start. Deleting goes the other way round (row first, then files), so no row points at nothing.
+A group of results is durable once its journal record is (one ``fdatasync``, services/journal.py):
+only then is it returned, so whatever a caller or an output was told about survives a crash or a
+power cut. Its files and rows are written right after without waiting for the disk (readable at
+once) and synced in bulk by a checkpoint (services/journaled.py); at start the journal restores
+what an interruption lost. A folder with no row and no journal record (a save interrupted before
+its record was durable, never acknowledged) is removed at start. Deleting goes the other way
+round (a checkpoint, then rows, then files), so no row points at nothing.
 """
 
 from __future__ import annotations
@@ -33,6 +35,7 @@ from dda.station.imaging import encode_jpeg
 from dda.station.plugins.sources.base import Frame
 from dda.station.repositories import results as results_repo
 from dda.station.services.durable import DurableBatch
+from dda.station.services.journaled import JournaledWrites, PreparedResult
 from dda.station.services.trace import Trace
 
 log = get_logger(__name__)
@@ -145,19 +148,36 @@ def ground_truth_line(
     return line
 
 
+def _rounded(latency: dict[str, float]) -> dict[str, float]:
+    return {k: round(float(v), 3) for k, v in latency.items()}
+
+
 class ResultStore:
-    def __init__(self, results_dir: Path, sessions: sessionmaker[Session], quota_bytes: int) -> None:
+    def __init__(
+        self,
+        results_dir: Path,
+        sessions: sessionmaker[Session],
+        quota_bytes: int,
+        writes: JournaledWrites,
+    ) -> None:
         self.root = results_dir
         self.sessions = sessions
         self.quota_bytes = quota_bytes
+        self.writes = writes
         self._lock = threading.Lock()
         self._total_bytes = 0
 
     def start(self) -> None:
         self.root.mkdir(parents=True, exist_ok=True)
+        self.writes.recover()  # before the sweep: a restored folder has its row again
         self.sweep_orphans()
         with self.sessions() as session:
             self._total_bytes = results_repo.total_capture_bytes(session)
+        self.writes.start()
+
+    def close(self) -> None:
+        """Sync what the journal covers and stop its checkpoints (at shutdown)."""
+        self.writes.close()
 
     @property
     def total_bytes(self) -> int:
@@ -213,22 +233,21 @@ class ResultStore:
             created_at=frame.captured_at,
         )
 
-    def _write_result(self, item: PendingResult, batch: DurableBatch) -> tuple[Capture, InferenceResult]:
-        """Write one result's files into ``batch`` (synced by the caller) and build its rows."""
+    def _prepare(self, item: PendingResult) -> PreparedResult:
+        """One result's rows and files (nothing written yet)."""
         frame, prediction, ctx = item.frame, item.prediction, item.ctx
         created = datetime.now(UTC)
-        before = batch.bytes_written
-        capture_id, relative, folder = self._new_folder(created, batch)
+        capture_id = str(uuid.uuid4())
+        relative = f"{created:%Y-%m-%d}/{capture_id}"
         input_name, data = self._input_bytes(frame)
-        batch.write(folder / input_name, data)
+        files = {f"{relative}/{input_name}": data}
         mask_name = None
         if prediction.mask is not None:
             mask_name = "mask.png"
             classes = len(mask_class_names(item.mask_classes))
-            batch.write(folder / mask_name, palette_mask_png(prediction.mask, classes))
+            files[f"{relative}/{mask_name}"] = palette_mask_png(prediction.mask, classes)
         # The overlay is derived (input + mask + verdict): drawn on first view, not on the latency
         # path (services/overlays.py). Its size is estimated as the input's for the quota.
-        overlay_estimate = len(data)
         job = f"dda-station-{ctx.workflow_name or 'manual'}"
         trace = trace_metadata(
             item.trace, prediction.model_name, prediction.model_version, item.dataset_version
@@ -236,8 +255,8 @@ class ResultStore:
         line = ground_truth_line(
             input_name, mask_name, prediction, item.mask_classes, job, created, trace=trace
         )
-        batch.write(folder / MANIFEST_NAME, (json.dumps(line) + "\n").encode())
-        size = batch.bytes_written - before + overlay_estimate
+        files[f"{relative}/{MANIFEST_NAME}"] = (json.dumps(line) + "\n").encode()
+        size = sum(len(b) for b in files.values()) + len(data)
         capture = self._capture_row(capture_id, relative, input_name, frame, ctx, size)
         row = InferenceResult(
             capture_id=capture_id,
@@ -264,33 +283,34 @@ class ResultStore:
             dataset_version=item.dataset_version,
             brightness=item.stats[0] if item.stats else None,
             sharpness=item.stats[1] if item.stats else None,
+            flag_for_review=False,
+            downloaded=False,
         )
-        return capture, row
+        return PreparedResult(capture, row, files)
 
     def save_results(self, items: list[PendingResult]) -> list[InferenceResult]:
-        """Store a group of results: all files, one parallel sync, one commit (group commit).
-        Returns the committed rows in order; nothing is returned before everything is durable."""
+        """Store a group of results with one durable journal write (group commit). Returns the
+        rows in order; nothing is returned before the group is durable."""
         started = time.perf_counter()
-        rows: list[tuple[Capture, InferenceResult]] = []
-        with DurableBatch() as batch:
-            for item in items:
-                rows.append(self._write_result(item, batch))
-            batch.sync()
-        # "store": files written and fsynced (the commit follows right after).
-        store_ms = (time.perf_counter() - started) * 1000
-        for item, (_, row) in zip(items, rows, strict=True):
-            item.latency_ms["store"] = store_ms
-            latency = dict(item.latency_ms)
-            latency["total"] = sum(
-                latency.get(k, 0.0) for k in ("acquire", "preprocess", "inference", "store")
-            )
-            row.latency_ms = {k: round(float(v), 3) for k, v in latency.items()}
-        with self.sessions() as session, session.begin():
-            for capture, row in rows:
-                session.add(capture)
-                session.add(row)
-        self._account(sum(capture.size_bytes for capture, _ in rows))
-        return [row for _, row in rows]
+        prepared = [self._prepare(item) for item in items]
+        for item, ready in zip(items, prepared, strict=True):
+            ready.row.latency_ms = _rounded(item.latency_ms)
+
+        def durable() -> None:
+            # "store": rows and files prepared and the journal record synced; the rows then
+            # committed carry it (a row restored from the journal does not).
+            store_ms = (time.perf_counter() - started) * 1000
+            for item, ready in zip(items, prepared, strict=True):
+                item.latency_ms["store"] = store_ms
+                latency = dict(item.latency_ms)
+                latency["total"] = sum(
+                    latency.get(k, 0.0) for k in ("acquire", "preprocess", "inference", "store")
+                )
+                ready.row.latency_ms = _rounded(latency)
+
+        self.writes.save(prepared, durable)
+        self._account(sum(ready.capture.size_bytes for ready in prepared))
+        return [ready.row for ready in prepared]
 
     def save_result(
         self,
@@ -313,6 +333,7 @@ class ResultStore:
     def enforce_quota(self, batch: int = 200) -> int:
         """Delete the oldest deletable captures until under 90% of the quota. Returns how many."""
         removed = 0
+        self.writes.checkpoint()  # no journal record may bring back what is deleted now
         with self._lock:
             target = int(self.quota_bytes * QUOTA_LOW_WATER)
             while self._total_bytes > target:
@@ -342,6 +363,7 @@ class ResultStore:
     def enforce_retention(self, workflow_id: int, before: datetime, batch: int = 500) -> int:
         """Delete a workflow's captures older than ``before`` (rows first, then files)."""
         removed = 0
+        self.writes.checkpoint()  # no journal record may bring back what is deleted now
         while True:
             with self._lock, self.sessions() as session, session.begin():
                 victims = results_repo.expired_captures(session, workflow_id, before, batch)

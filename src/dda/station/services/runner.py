@@ -7,18 +7,21 @@ on a fresh frame and stale ones are dropped (and counted).
 
 from __future__ import annotations
 
+import functools
 import queue
 import threading
 import time
 from collections.abc import Callable
 from concurrent.futures import Future
+from typing import Any
 
 from dda.core.errors import DDAError
 from dda.core.logging import get_logger
 from dda.station.db.models import InferenceResult
+from dda.station.netsafe import OutboundAllowList
 from dda.station.plugins.outputs import OutputPlugin, ResultEvent, build_output
 from dda.station.plugins.sources import Frame, ImageSourcePlugin, NoFrameYet, build_source
-from dda.station.plugins.triggers import TriggerEvent, TriggerPlugin, build_trigger
+from dda.station.plugins.triggers import ReportsFailures, TriggerEvent, TriggerPlugin, build_trigger
 from dda.station.services.pipeline import Inspector, WorkflowSpec
 from dda.station.services.result_store import PendingResult
 from dda.station.services.retention import NormalSampler
@@ -182,7 +185,13 @@ class StoreStage(Worker):
 class WorkflowRunner:
     """Everything a started workflow runs. ``run_once`` is also the manual Run of a running workflow."""
 
-    def __init__(self, spec: WorkflowSpec, inspector: Inspector, on_result: ResultListener) -> None:
+    def __init__(
+        self,
+        spec: WorkflowSpec,
+        inspector: Inspector,
+        on_result: ResultListener,
+        outbound: OutboundAllowList | None = None,
+    ) -> None:
         self.spec = spec
         self.inspector = inspector
         self.on_result = on_result
@@ -190,7 +199,8 @@ class WorkflowRunner:
         self.hardware: frozenset[str] = frozenset()
         self.triggers: list[TriggerPlugin] = [build_trigger(c) for c in spec.triggers]
         self.outputs = [
-            OutputWorker(spec, i, build_output(c), self._output_failed) for i, c in enumerate(spec.outputs)
+            OutputWorker(spec, i, build_output(c, outbound), self._output_failed)
+            for i, c in enumerate(spec.outputs)
         ]
         self._trigger_workers: list[Worker] = []
         self._grabber: LatestFrameGrabber | None = None
@@ -261,12 +271,18 @@ class WorkflowRunner:
         return frame, (time.perf_counter() - started) * 1000
 
     def run_once(
-        self, event: TriggerEvent, frame: Frame | None = None, latest_only: bool = False, wait: bool = True
+        self,
+        event: TriggerEvent,
+        frame: Frame | None = None,
+        latest_only: bool = False,
+        wait: bool = True,
+        on_store_failure: Callable[[BaseException], None] | None = None,
     ) -> InferenceResult | None:
         """Capture (unless a frame is given) and infer; the result is stored and handed to the outputs.
 
         ``wait``: return the committed row (the API's Run). Trigger loops pass False and go on to the
-        next capture while this one is being stored (None is returned).
+        next capture while this one is being stored (None is returned); ``on_store_failure`` then
+        hears if storing it fails later (on the store stage's thread).
         """
         with self._capture_lock:
             grab_ms = 0.0
@@ -283,7 +299,11 @@ class WorkflowRunner:
                 self.dispatch(row)
                 return row
             done = stage.submit(pending)
-        return done.result() if wait else None
+        if wait:
+            return done.result()
+        if on_store_failure is not None:
+            done.add_done_callback(_calling_on_exception(on_store_failure))
+        return None
 
     def dispatch_unstored(self, pending: PendingResult) -> None:
         """A result the storage policy did not keep: outputs still hear of it (no result id)."""
@@ -312,6 +332,15 @@ class WorkflowRunner:
         payload["drift_alarm"] = self.inspector.drift.alarm(self.spec.name)
         for output in self.outputs:
             output.submit(ResultEvent(payload))
+
+
+def _calling_on_exception(report: Callable[[BaseException], None]) -> Callable[[Future[Any]], None]:
+    def callback(future: Future[Any]) -> None:
+        exc = future.exception()
+        if exc is not None:
+            report(exc)
+
+    return callback
 
 
 def result_event_payload(spec: WorkflowSpec, row: InferenceResult) -> dict[str, object]:
@@ -379,20 +408,39 @@ class _TriggerWorker(Worker):
             if event is None or self.stop_event.is_set():
                 continue
             try:
-                self.runner.run_once(event, latest_only=self.trigger.latest_frame_only, wait=False)
+                self.runner.run_once(
+                    event,
+                    latest_only=self.trigger.latest_frame_only,
+                    wait=False,
+                    on_store_failure=functools.partial(self._store_failed, event),
+                )
                 self.runner.last_error = None
-            except NoFrameYet:
+            except NoFrameYet as exc:
+                self._report(event, exc.message)
                 continue
             except DDAError as exc:
+                self._report(event, exc.message)
                 self.runner.last_error = exc.message
                 log.warning(
                     "capture failed", workflow=self.runner.spec.name, error=exc.message, hint=exc.hint
                 )
                 self.stop_event.wait(0.5)  # a broken camera should not spin the CPU
             except Exception as exc:
+                self._report(event, str(exc))
                 self.runner.last_error = str(exc)
                 log.exception("capture failed", workflow=self.runner.spec.name)
                 self.stop_event.wait(0.5)
+
+    def _store_failed(self, event: TriggerEvent, exc: BaseException) -> None:
+        self._report(event, f"storing the result failed: {exc}")
+
+    def _report(self, event: TriggerEvent, message: str) -> None:
+        """A trigger that waits for an answer (a PLC) hears of the failure now, not by its timeout."""
+        if isinstance(self.trigger, ReportsFailures):
+            try:
+                self.trigger.capture_failed(event, message)
+            except Exception as exc:
+                log.warning("could not report a failed capture", worker=self.name, error=str(exc))
 
     def teardown(self) -> None:
         self.trigger.teardown()

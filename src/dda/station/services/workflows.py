@@ -178,7 +178,7 @@ class WorkflowManager:
         with self.station.session() as session:
             spec = spec_for(session, get(session, workflow_id))
         self.station.registry.load(spec.model_name, spec.model_version)  # fail now, not at the first frame
-        runner = WorkflowRunner(spec, self.station.inspector, self._on_result)
+        runner = WorkflowRunner(spec, self.station.inspector, self._on_result, self.station.outbound)
         runner.start()
         return runner
 
@@ -278,7 +278,7 @@ class WorkflowManager:
             return runner.capture(event, frame)
         with self.station.session() as session:
             spec = spec_for(session, get(session, workflow_id))
-        runner = WorkflowRunner(spec, self.station.inspector, self._on_result)
+        runner = WorkflowRunner(spec, self.station.inspector, self._on_result, self.station.outbound)
         try:
             for output in runner.outputs:
                 output.start()

@@ -6,6 +6,7 @@ from typing import Annotated
 
 from pydantic import Field
 
+from dda.station.netsafe import OutboundAllowList
 from dda.station.plugins.family import build_plugin, plugin_table
 from dda.station.plugins.outputs.base import OutputConfigBase, OutputPlugin, ResultEvent
 from dda.station.plugins.outputs.digital_output import DigitalOutput, DigitalOutputConfig
@@ -27,9 +28,12 @@ OUTPUT_PLUGINS: dict[str, tuple[type[OutputConfigBase], type]] = plugin_table(
 )
 
 
-def build_output(config: OutputConfigBase) -> OutputPlugin:
-    """The implementation for a validated config (not started yet)."""
+def build_output(config: OutputConfigBase, outbound: OutboundAllowList | None = None) -> OutputPlugin:
+    """The implementation for a validated config (not started yet). Outputs that reach out over
+    HTTP check their targets against ``outbound``, the station's admin-owned allow-list."""
     plugin: OutputPlugin = build_plugin(OUTPUT_PLUGINS, config)
+    if outbound is not None and isinstance(plugin, WebhookOutput):
+        plugin.outbound = outbound
     return plugin
 
 

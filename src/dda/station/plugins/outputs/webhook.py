@@ -6,14 +6,14 @@ import hashlib
 import hmac
 import threading
 import time
-from typing import Literal
+from typing import Any, Literal
 
 import httpx
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, field_validator, model_validator
 
 from dda.core.errors import DDAError, Unavailable
 from dda.core.logging import get_logger
-from dda.station.netsafe import check_target, safe_stream
+from dda.station.netsafe import ALLOW_LIST_FIX, OutboundAllowList, check_target, safe_stream
 from dda.station.plugins.outputs.base import OutputConfigBase, ResultEvent, Rule
 
 SIGNATURE_HEADER = "X-DDA-Signature"
@@ -36,7 +36,17 @@ class WebhookOutputConfig(OutputConfigBase):
     timeout_s: float = Field(5.0, gt=0, le=60)
     retries: int = Field(3, ge=0, le=10)
     backoff_s: float = Field(0.5, ge=0, le=60, description="First retry delay; doubles each retry")
-    allow_private: bool = Field(False, description="Allow loopback/private/link-local targets (own network)")
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_own_ssrf_switch(cls, data: Any) -> Any:
+        # A config (written by an operator) once carried its own switch; only the admin's list counts now.
+        if isinstance(data, dict) and "allow_private" in data:
+            raise ValueError(
+                "webhook outputs no longer take `allow_private`: remove it; a receiver on the local "
+                f"network must be on the station's outbound allow-list instead ({ALLOW_LIST_FIX})"
+            )
+        return data
 
     @field_validator("url")
     @classmethod
@@ -49,12 +59,14 @@ class WebhookOutputConfig(OutputConfigBase):
 class WebhookOutput:
     def __init__(self, config: WebhookOutputConfig) -> None:
         self.config = config
+        # The station's allow-list (build_output binds it); empty: public receivers only.
+        self.outbound = OutboundAllowList()
         self._client: httpx.Client | None = None
         self._stop = threading.Event()
 
     def setup(self) -> None:
         # Refuse an internal target at start, not only at the first result.
-        check_target(self.config.url, allow_private=self.config.allow_private)
+        check_target(self.config.url, allow=self.outbound.get())
         self._stop.clear()
         self._client = httpx.Client(timeout=self.config.timeout_s)
 
@@ -75,7 +87,7 @@ class WebhookOutput:
             self._client,
             "POST",
             self.config.url,
-            allow_private=self.config.allow_private,
+            allow=self.outbound.get(),
             headers=self._headers(body),
             content=body,
         ) as response:

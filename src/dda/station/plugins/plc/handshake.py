@@ -8,12 +8,16 @@ The exchange (a four-way handshake, as lines wire a vision sensor):
    ``score``, then raises ``done``.
 4. The PLC reads them and drops ``trigger``; the station then drops ``done``.
 
-Timeouts: the output waits at most ``ack_timeout_s`` for step 4 (then drops ``done`` and reports the
-delivery as failed). The trigger answers a handshake that got no result within
-``result_timeout_s`` (capture or inference failed) with ``result_code`` 2 and ``done``, so the
-line never waits forever. Heartbeat: the trigger writes a counter to ``heartbeat`` every
-``heartbeat_s``; a PLC watchdog that sees it stop knows the station is gone. A dropped connection
-is retried every ``reconnect_s``; a trigger still high after a reconnect is not a new trigger.
+Failures: a capture that fails (no image, a broken image, an unknown recipe, inference or storage
+failed) is answered at once with ``result_code`` 1, ``verdict`` 0 (no verdict: the previous part's
+must not be read as this one's) and ``done``. Timeouts: the output waits at most ``ack_timeout_s``
+for step 4 (then drops ``done`` and reports the delivery as failed). The trigger answers a
+handshake that got no answer at all within ``result_timeout_s`` with ``result_code`` 2 and
+``done``, so the line never waits forever. After either answer the trigger drops ``done`` once the
+PLC drops its trigger, as the output does after a verdict. Heartbeat: the trigger writes a counter
+to ``heartbeat`` every ``heartbeat_s``; a PLC watchdog that sees it stop knows the station is
+gone. A dropped connection is retried every ``reconnect_s``; a trigger still high after a
+reconnect is not a new trigger.
 """
 
 from __future__ import annotations
@@ -35,7 +39,8 @@ if TYPE_CHECKING:  # the plugin families import this module: no import of them a
 log = get_logger(__name__)
 
 VERDICT_GOOD, VERDICT_DEFECT = 1, 2
-RESULT_OK, RESULT_TIMEOUT = 0, 2  # 1 is left for "capture failed" (not sent yet: a failed capture times out)
+VERDICT_NONE = 0  # written with an error or timeout answer
+RESULT_OK, RESULT_ERROR, RESULT_TIMEOUT = 0, 1, 2
 Rule = Literal["all", "normal", "anomaly"]  # as outputs.base.Rule
 
 
@@ -93,6 +98,8 @@ class HandshakeTrigger:
         self._next_connect = 0.0
         self._beat = 0
         self.heartbeats = 0
+        self._answered = False  # the trigger raised done itself (error/timeout): drop it after the PLC
+        self._io = threading.Lock()  # one PLC connection: polls and failure answers take turns
 
     def setup(self) -> None:
         self._connect()
@@ -124,18 +131,40 @@ class HandshakeTrigger:
             self.heartbeats += 1
             self._next_beat = now + self.timing.heartbeat_s
 
+    def _answer(self, code: int) -> None:
+        """Answer the pending handshake without a verdict (error or timeout)."""
+        if self.tags.has("verdict"):
+            self.tags.write_int("verdict", VERDICT_NONE)
+        if self.tags.has("result_code"):
+            self.tags.write_int("result_code", code)
+        if self.tags.has("done"):
+            self.tags.write_flag("done", True)
+            self._answered = True
+        self._pending_since = None
+
     def _answer_stalled(self, now: float, high: bool) -> None:
+        if self._answered and not high:
+            self.tags.write_flag("done", False)  # the PLC has read our answer: handshake complete
+            self._answered = False
         if self._pending_since is None:
             return
         if not high or (self.tags.has("done") and self.tags.read_flag("done")):
             self._pending_since = None  # answered (or the PLC gave up)
         elif now - self._pending_since > self.timing.result_timeout_s:
             log.warning("no result for the PLC in time: answering with a timeout", protocol=self.capture_type)
-            if self.tags.has("result_code"):
-                self.tags.write_int("result_code", RESULT_TIMEOUT)
-            if self.tags.has("done"):
-                self.tags.write_flag("done", True)
-            self._pending_since = None
+            self._answer(RESULT_TIMEOUT)
+
+    def capture_failed(self, event: TriggerEvent, message: str) -> None:
+        """The capture this trigger asked for failed: tell the PLC now (result code 1), not by the
+        result timeout. Called from the trigger's worker or the store stage (any thread)."""
+        with self._io:
+            if not self._connected or self._pending_since is None:
+                return  # reconnected since (the handshake was reset) or already answered
+            log.warning("capture failed: answering the PLC with result code 1", error=message)
+            try:
+                self._answer(RESULT_ERROR)
+            except Exception as exc:
+                self._lost(exc)
 
     def _poll(self) -> TriggerEvent | None:
         now = time.monotonic()
@@ -167,7 +196,8 @@ class HandshakeTrigger:
                 return None
             log.info("PLC connection restored", protocol=self.capture_type)
         try:
-            return self._poll()
+            with self._io:
+                return self._poll()
         except Exception as exc:
             self._lost(exc)
             return None
@@ -185,8 +215,9 @@ class HandshakeTrigger:
         return None
 
     def teardown(self) -> None:
-        self.tags.close()
-        self._connected = False
+        with self._io:
+            self.tags.close()
+            self._connected = False
 
 
 class HandshakeOutput:

@@ -7,7 +7,7 @@ from typing import Annotated
 from pydantic import Field
 
 from dda.station.plugins.family import build_plugin, plugin_table
-from dda.station.plugins.triggers.base import TriggerConfigBase, TriggerEvent, TriggerPlugin
+from dda.station.plugins.triggers.base import ReportsFailures, TriggerConfigBase, TriggerEvent, TriggerPlugin
 from dda.station.plugins.triggers.digital_input import DigitalInputTrigger, DigitalInputTriggerConfig
 from dda.station.plugins.triggers.mqtt import MqttTrigger, MqttTriggerConfig
 from dda.station.plugins.triggers.plc import (
@@ -55,6 +55,7 @@ def build_trigger(config: TriggerConfigBase) -> TriggerPlugin:
 
 __all__ = [
     "TRIGGER_PLUGINS",
+    "ReportsFailures",
     "TriggerConfig",
     "TriggerConfigBase",
     "TriggerEvent",

@@ -35,3 +35,11 @@ class TriggerPlugin(Protocol):
     def wait(self, stop: threading.Event, timeout_s: float) -> TriggerEvent | None: ...
 
     def teardown(self) -> None: ...
+
+
+@runtime_checkable
+class ReportsFailures(Protocol):
+    """A trigger whose sender waits for an answer (a PLC handshake): told at once when the capture
+    it asked for failed, from any thread, so it can answer with an error instead of a timeout."""
+
+    def capture_failed(self, event: TriggerEvent, message: str) -> None: ...

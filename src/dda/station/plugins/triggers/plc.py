@@ -23,8 +23,9 @@ class ModbusTriggerConfig(TriggerConfigBase, ModbusConnection, TriggerTiming):
     part_id_length: int = Field(10, ge=1, le=60, description="Registers of the part id (2 chars each)")
     recipe: Register = _register("Register holding the recipe number", 30)
     heartbeat: Register = _register("Register the station increments every heartbeat_s", 40)
-    result_code: Register = _register("Result code register (written on a handshake timeout)", 21)
-    done: Register = _register("Done register (written on a handshake timeout)", 24)
+    verdict: Register = _register("Verdict register (0 written with an error or timeout answer)", 20)
+    result_code: Register = _register("Result code register (1 capture failed, 2 handshake timeout)", 21)
+    done: Register = _register("Done register (raised with an error or timeout answer)", 24)
 
 
 class OpcUaTriggerConfig(TriggerConfigBase, OpcUaConnection, TriggerTiming):
@@ -34,8 +35,9 @@ class OpcUaTriggerConfig(TriggerConfigBase, OpcUaConnection, TriggerTiming):
     part_id: NodeId = _node("String node with the part id")
     recipe: NodeId = _node("Integer node with the recipe number")
     heartbeat: NodeId = _node("Integer node the station increments every heartbeat_s")
-    result_code: NodeId = _node("Result code node (written on a handshake timeout)")
-    done: NodeId = _node("Done node (written on a handshake timeout)")
+    verdict: NodeId = _node("Verdict node (0 written with an error or timeout answer)")
+    result_code: NodeId = _node("Result code node (1 capture failed, 2 handshake timeout)")
+    done: NodeId = _node("Done node (raised with an error or timeout answer)")
 
 
 class ModbusTrigger(HandshakeTrigger):
@@ -45,6 +47,7 @@ class ModbusTrigger(HandshakeTrigger):
             "part_id": config.part_id,
             "recipe": config.recipe,
             "heartbeat": config.heartbeat,
+            "verdict": config.verdict,
             "result_code": config.result_code,
             "done": config.done,
         }
@@ -59,6 +62,7 @@ class OpcUaTrigger(HandshakeTrigger):
             "part_id": config.part_id,
             "recipe": config.recipe,
             "heartbeat": config.heartbeat,
+            "verdict": config.verdict,
             "result_code": config.result_code,
             "done": config.done,
         }
