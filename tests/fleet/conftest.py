@@ -23,6 +23,7 @@ from tests.portal.conftest import (  # noqa: F401 - fixtures used by the fleet t
     PortalHarness,
     make_portal,
     moto_server,
+    portal,
     postgres_admin_url,
     postgres_database_url,
     s3_settings,
@@ -144,11 +145,20 @@ class SimDevice:
         return self.client.request(method, path, content=body, headers=signed | (headers or {}))
 
 
-@pytest.fixture
-def fleet(sqlite_portal: PortalHarness) -> Fleet:  # noqa: F811 - the imported fixture
-    harness = sqlite_portal
+def _fleet(harness: PortalHarness) -> Fleet:
     harness.make_user("root", admin=True)
     admin = harness.login("root")
     usecase_id = harness.create_usecase(admin, "line-1")
     harness.make_user("olga", role=Role.OPERATOR, usecase_id=usecase_id)
     return Fleet(harness, usecase_id, admin, harness.login("olga"))
+
+
+@pytest.fixture
+def fleet(sqlite_portal: PortalHarness) -> Fleet:  # noqa: F811 - the imported fixture
+    return _fleet(sqlite_portal)
+
+
+@pytest.fixture
+def fleet_both(portal: PortalHarness) -> Fleet:  # noqa: F811 - the imported fixture
+    """The fleet API on SQLite and on the local PostgreSQL (skipped where it is not reachable)."""
+    return _fleet(portal)

@@ -6,7 +6,8 @@ import secrets
 import time
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dda.fleet_protocol import HEADER_DEVICE, MAX_CLOCK_SKEW_S, BadSignature, verify_request
@@ -37,11 +38,18 @@ def authenticate_device(
 
 
 def _spend_nonce(session: Session, device_id: str, nonce: str, now: int) -> None:
-    try:
-        with session.begin_nested():
-            session.add(DeviceNonce(device_id=device_id, nonce=nonce, seen_at=now))
-    except IntegrityError as exc:
-        raise NotAuthenticated(REFUSED, hint="a request was replayed") from exc
+    """One statement (INSERT .. ON CONFLICT DO NOTHING RETURNING; no savepoint): no row returned
+    means the nonce was spent before, i.e. a replay."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(DeviceNonce)
+        .values(device_id=device_id, nonce=nonce, seen_at=now)
+        .on_conflict_do_nothing(index_elements=["device_id", "nonce"])
+        .returning(DeviceNonce.nonce)  # rowcount is not reliable here (psycopg answers -1)
+    )
+    if session.execute(statement).first() is None:
+        raise NotAuthenticated(REFUSED, hint="a request was replayed")
     # Forget nonces older than the clock window (a request that old is refused by its timestamp);
     # now and then, not on every request.
     if secrets.randbelow(512) == 0:
