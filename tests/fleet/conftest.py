@@ -23,7 +23,6 @@ from tests.portal.conftest import (  # noqa: F401 - fixtures used by the fleet t
     PortalHarness,
     make_portal,
     moto_server,
-    portal,
     postgres_admin_url,
     postgres_database_url,
     s3_settings,
@@ -158,7 +157,9 @@ def fleet(sqlite_portal: PortalHarness) -> Fleet:  # noqa: F811 - the imported f
     return _fleet(sqlite_portal)
 
 
-@pytest.fixture
-def fleet_both(portal: PortalHarness) -> Fleet:  # noqa: F811 - the imported fixture
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fleet_both(request: pytest.FixtureRequest, make_portal: Any) -> Fleet:  # noqa: F811 - fixture
     """The fleet API on SQLite and on the local PostgreSQL (skipped where it is not reachable)."""
-    return _fleet(portal)
+    url = request.getfixturevalue("postgres_database_url") if request.param == "postgresql" else None
+    harness: PortalHarness = make_portal(url)
+    return _fleet(harness)

@@ -61,7 +61,7 @@ def test_the_canary_gate_lets_a_good_model_on_and_stops_a_bad_one(fleet_both: Fl
 def test_configuration_documents_and_the_update_operation_are_checked(fleet: Fleet) -> None:
     (device,) = enrolled(fleet, 1)
     url = f"/api/v1/usecases/{fleet.usecase_id}"
-    document = {
+    document: dict[str, Any] = {
         "version": "2026.12.1",
         "sources": [{"name": "cam-1", "config": {"type": "folder", "path": "/srv/incoming"}}],
         "workflows": [
@@ -81,13 +81,15 @@ def test_configuration_documents_and_the_update_operation_are_checked(fleet: Fle
     body["config"] = document
     made = fleet.client.post(f"{url}/deployments", json=body, headers=fleet.operator)
     assert made.status_code == 201, made.text
-    assert desired(device)["config"]["workflows"][0]["threshold"] == 0.7
+    config: Any = desired(device)["config"]
+    assert config["workflows"][0]["threshold"] == 0.7
 
     command_url = f"{url}/devices/{device.device_id}/commands"
     bad = {"kind": "update_config", "args": {"config": {"version": "x", "oops": 1}}}
     assert fleet.client.post(command_url, json=bad, headers=fleet.operator).status_code == 422
     good = {"kind": "update_config", "args": {"config": document}}
     assert fleet.client.post(command_url, json=good, headers=fleet.operator).status_code == 201
-    (signed,) = beat(device)["commands"]  # type: ignore[misc]
+    commands: Any = beat(device)["commands"]
+    (signed,) = commands
     assert signed["command"]["kind"] == "update_config"
     assert signed["command"]["args"]["config"]["version"] == "2026.12.1"
