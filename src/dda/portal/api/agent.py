@@ -66,10 +66,13 @@ def heartbeat(
     body: Heartbeat, portal: PortalDep, session: SessionDep, device_id: DeviceId
 ) -> HeartbeatResponse:
     device = _device(session, device_id)
-    answer, view = devices_service.record_heartbeat(session, device, body)
-    answer.commands = commands.deliver(session, portal, device)
+    # Reads first, the device's own writes last (they reach the database at commit).
+    view = devices_service.desired_view(session, device)
+    signed = commands.deliver(session, portal, device)
     for deployment_id in view.active_deployments:  # soak ends and gates are checked on beats
         deployments_service.advance_throttled(session, deployment_id)
+    answer = devices_service.record_heartbeat(session, device, body, view)
+    answer.commands = signed
     return answer
 
 

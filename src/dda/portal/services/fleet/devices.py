@@ -67,11 +67,13 @@ def search(
 
 
 def record_heartbeat(
-    session: Session, device: Device, beat: Heartbeat
-) -> tuple[HeartbeatResponse, DesiredView]:
+    session: Session, device: Device, beat: Heartbeat, view: DesiredView
+) -> HeartbeatResponse:
     """One beat: the device row is updated in place (one UPDATE); history is aggregated into
     buckets of HISTORY_BUCKET_S carried on that row and written as one history row per bucket, so a
-    beat costs no INSERT of its own (the 10k-device load test needs it light)."""
+    beat costs no INSERT of its own (the 10k-device load test needs it light). Call it after the
+    beat's reads (desired_view first): the writes then reach the database at commit, and SQLite's
+    write lock is held for that instant only."""
     now = datetime.now(UTC)
     device.last_seen_at = now
     summary = beat.model_dump(mode="json", exclude={"log_tail"})
@@ -82,11 +84,9 @@ def record_heartbeat(
         device.log_tail_at = now
         device.logs_requested_at = None
     _aggregate(session, device, {k: float(summary[k]) for k in METRICS}, now)
-    view = desired_view(session, device)
-    answer = HeartbeatResponse(
+    return HeartbeatResponse(
         desired_etag=view.state.etag, send_logs=device.logs_requested_at is not None, server_time=now
     )
-    return answer, view
 
 
 def _aggregate(session: Session, device: Device, metrics: dict[str, float], now: datetime) -> None:
