@@ -183,7 +183,8 @@ def line(label: str, what: str, devices: int, interval: float, result: dict) -> 
     load1, load5, _ = os.getloadavg()
     return (
         f"{label:10s} {what:9s} devices={devices} interval={interval:.0f}s "
-        f"offered={result['offered_rps']:.0f}/s sustained={result['achieved_rps']:.0f}/s sent={result['sent']} errors={result['errors']} "
+        f"offered={result['offered_rps']:.0f}/s sustained={result['achieved_rps']:.0f}/s "
+        f"sent={result['sent']} errors={result['errors']} "
         f"({100 * result['errors'] / max(result['sent'], 1):.2f} %) p50={result['p50_ms']:.1f} ms "
         f"p99={result['p99_ms']:.1f} ms | load average {load1:.1f} / {load5:.1f} on {os.cpu_count()} CPUs"
     )
