@@ -24,7 +24,7 @@ from typing import Any, Literal
 from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import load_pem_public_key
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, model_validator
 
 HEADER_DEVICE = "X-DDA-Device"
 HEADER_TIMESTAMP = "X-DDA-Timestamp"
@@ -149,7 +149,66 @@ class Heartbeat(_Message):
     log_tail: list[str] | None = Field(default=None, max_length=500)  # sent when the portal asked
 
 
-CommandKind = Literal["logs", "restart", "reboot", "list_files", "fetch_file"]
+# Station configuration ---------------------------------------------------------------------
+class ConfigSource(BaseModel):
+    """An image source as the station's own API takes it (ImageSourceIn): its plugin config and
+    camera settings are checked by the station against its plugin schemas when it applies them."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    config: dict[str, Any]
+    camera: dict[str, Any] = Field(default_factory=dict)
+
+
+class ConfigWorkflow(BaseModel):
+    """A workflow as the station's own API takes it (WorkflowIn), naming its source instead of a
+    station-local id; plus its decision threshold and whether it should run."""
+
+    model_config = ConfigDict(extra="forbid")
+    name: str = Field(min_length=1, max_length=100)
+    source: str = Field(min_length=1, max_length=100)
+    model_name: str = Field(min_length=1, max_length=128)
+    model_version: str = Field(min_length=1, max_length=64)
+    triggers: list[dict[str, Any]] = Field(default_factory=list, max_length=8)
+    outputs: list[dict[str, Any]] = Field(default_factory=list, max_length=16)
+    storage: dict[str, Any] = Field(default_factory=dict)
+    threshold: float | None = Field(default=None, ge=0)
+    running: bool = True
+
+
+class StationConfig(BaseModel):
+    """A versioned station configuration document (what a configuration deployment and the
+    "update station configuration" operation carry). It manages the sources and workflows it
+    names; the station's other sources and workflows are left alone. The portal checks its
+    shape; the station checks every plugin config with its own schemas before applying it,
+    applies it in one transaction, and puts the previous configuration back when a workflow
+    does not run on it."""
+
+    model_config = ConfigDict(extra="forbid")
+    version: str = Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9][A-Za-z0-9._+-]*$")
+    sources: list[ConfigSource] = Field(default_factory=list, max_length=64)
+    workflows: list[ConfigWorkflow] = Field(default_factory=list, max_length=64)
+
+    @model_validator(mode="after")
+    def _references(self) -> StationConfig:
+        """Names unique; every workflow's source is in the document."""
+        for kind, names in (
+            ("source", [s.name for s in self.sources]),
+            ("workflow", [w.name for w in self.workflows]),
+        ):
+            duplicates = sorted({n for n in names if names.count(n) > 1})
+            if duplicates:
+                raise ValueError(f"{kind} names must be unique; repeated: {', '.join(duplicates)}")
+        sources = {s.name for s in self.sources}
+        for workflow in self.workflows:
+            if workflow.source not in sources:
+                raise ValueError(
+                    f"workflow {workflow.name!r} uses source {workflow.source!r}, not in the document"
+                )
+        return self
+
+
+CommandKind = Literal["logs", "restart", "reboot", "list_files", "fetch_file", "update_config"]
 
 
 class DeviceCommand(_Message):
@@ -224,4 +283,5 @@ class ResultRecord(_Message):
     anomaly_score: float = 0.0
     workflow: str = Field(default="", max_length=100)
     model: str = Field(default="", max_length=200)
+    review: Literal["normal", "anomaly"] | None = None  # the operator's verdict, when reviewed
     files: list[ResultFile] = Field(default_factory=list, max_length=10)

@@ -144,11 +144,22 @@ class SimDevice:
         return self.client.request(method, path, content=body, headers=signed | (headers or {}))
 
 
-@pytest.fixture
-def fleet(sqlite_portal: PortalHarness) -> Fleet:  # noqa: F811 - the imported fixture
-    harness = sqlite_portal
+def _fleet(harness: PortalHarness) -> Fleet:
     harness.make_user("root", admin=True)
     admin = harness.login("root")
     usecase_id = harness.create_usecase(admin, "line-1")
     harness.make_user("olga", role=Role.OPERATOR, usecase_id=usecase_id)
     return Fleet(harness, usecase_id, admin, harness.login("olga"))
+
+
+@pytest.fixture
+def fleet(sqlite_portal: PortalHarness) -> Fleet:  # noqa: F811 - the imported fixture
+    return _fleet(sqlite_portal)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def fleet_both(request: pytest.FixtureRequest, make_portal: Any) -> Fleet:  # noqa: F811 - fixture
+    """The fleet API on SQLite and on the local PostgreSQL (skipped where it is not reachable)."""
+    url = request.getfixturevalue("postgres_database_url") if request.param == "postgresql" else None
+    harness: PortalHarness = make_portal(url)
+    return _fleet(harness)

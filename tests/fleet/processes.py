@@ -41,7 +41,7 @@ def _env(data_dir: Path, **extra: str) -> dict[str, str]:
     return env
 
 
-def _wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 90.0) -> None:
+def _wait_http(url: str, process: subprocess.Popen[bytes], timeout_s: float = 180.0) -> None:
     deadline = time.monotonic() + timeout_s
     while time.monotonic() < deadline:
         if process.poll() is not None:

@@ -10,6 +10,7 @@ import pytest
 
 from dda.fleet_protocol import HEADER_SIGNATURE, DeploymentReport, Heartbeat
 from dda.portal.permissions import Role
+from dda.portal.services.fleet import devices as devices_service
 from tests.fleet.conftest import Fleet, SimDevice
 
 
@@ -87,7 +88,8 @@ def test_roles_on_enrollment_and_deployments(fleet: Fleet) -> None:
     assert fleet.client.get(f"{url}/deployments", headers=dora).status_code == 403  # the seed's split
 
 
-def test_replayed_forged_and_revoked_device_requests_get_401(fleet: Fleet) -> None:
+def test_replayed_forged_and_revoked_device_requests_get_401(fleet_both: Fleet) -> None:
+    fleet = fleet_both
     (device,) = enrolled(fleet, 1)
     body = Heartbeat(cpu_pct=5).model_dump_json().encode()
     from dda.fleet_protocol import sign_request
@@ -115,7 +117,9 @@ def test_replayed_forged_and_revoked_device_requests_get_401(fleet: Fleet) -> No
     assert device.call("POST", "/api/v1/agent/heartbeat", body).status_code == 401
 
 
-def test_heartbeats_make_status_history_and_logs_on_demand(fleet: Fleet) -> None:
+def test_heartbeats_make_status_history_and_logs_on_demand(
+    fleet: Fleet, monkeypatch: pytest.MonkeyPatch
+) -> None:
     (device,) = enrolled(fleet, 1)
     assert beat(device, cpu_pct=12.5, anomaly_rate=0.1)["send_logs"] is False
     url = f"/api/v1/usecases/{fleet.usecase_id}/devices/{device.device_id}"
@@ -127,7 +131,13 @@ def test_heartbeats_make_status_history_and_logs_on_demand(fleet: Fleet) -> None
     logs = fleet.client.get(f"{url}/logs", headers=fleet.operator).json()
     assert logs["lines"] == ["line one", "line two"] and logs["requested"] is False
     history = fleet.client.get(f"{url}/heartbeats", headers=fleet.operator).json()
-    assert len(history) == 3 and history[0]["metrics"]["cpu_pct"] == 12.5
+    # Beats fold into one 5-minute bucket (means; no row per beat): the open bucket is shown.
+    assert len(history) == 1 and history[0]["metrics"]["beats"] == 3
+    assert history[0]["metrics"]["cpu_pct"] == pytest.approx(12.5 / 3, abs=1e-3)
+    monkeypatch.setattr(devices_service, "HISTORY_BUCKET_S", 0)  # the bucket is over: stored
+    beat(device, cpu_pct=50.0)
+    history = fleet.client.get(f"{url}/heartbeats", headers=fleet.operator).json()
+    assert [p["metrics"]["beats"] for p in history] == [3, 1] and history[1]["metrics"]["cpu_pct"] == 50.0
 
 
 @pytest.mark.slow

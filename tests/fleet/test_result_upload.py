@@ -17,7 +17,7 @@ from dda.station.agent.identity import enroll
 from dda.station.agent.worker import Agent
 from dda.station.app import seed_defaults
 from dda.station.context import build_station
-from dda.station.db.models import ImageSource, Workflow
+from dda.station.db.models import ImageSource, InferenceResult, Workflow
 from tests.fleet.processes import PortalProcess
 
 pytestmark = pytest.mark.slow
@@ -59,6 +59,12 @@ def test_results_upload_idempotently_and_resume_after_an_outage(
             image = rng.integers(0, 255, size=(48, 64, 3), dtype=np.uint8)
             station.workflows.run(workflow_id, upload=encode_jpeg(image), filename="part.jpg")
 
+        with station.session() as session:  # an operator reviews one result before it is sent
+            reviewed = session.scalars(select(InferenceResult).order_by(InferenceResult.id)).first()
+            assert reviewed is not None
+            reviewed.human_classification = "anomaly" if reviewed.prediction == "normal" else "normal"
+            reviewed_capture, review = reviewed.capture_id, reviewed.human_classification
+
         assert agent.uploader is not None
         real_client = agent.uploader.client
         agent.uploader.client = _Offline()  # the portal is unreachable: nothing is lost, nothing skipped
@@ -81,6 +87,39 @@ def test_results_upload_idempotently_and_resume_after_an_outage(
         assert overlay.status_code == 200 and overlay.content[:2] == b"\xff\xd8"
         keys = sorted(p.relative_to(portal.data).as_posix() for p in portal.data.rglob("overlay.jpg"))
         assert len(keys) == 5 and all(f"/results/{identity.device_id}/" in k for k in keys)
+        assert next(r for r in listed if r["capture_id"] == reviewed_capture)["review"] == review
+
+        # The improvement loop: chosen results become a dataset version (the review is the label).
+        ids = [r["id"] for r in listed]
+        added = portal.api(
+            "POST", "/devices/results/to-dataset", json={"result_ids": ids[:3], "dataset": "line"}
+        )
+        assert (added["version_number"], added["added"], added["image_count"]) == (1, 3, 3)
+        more = portal.api(
+            "POST", "/devices/results/to-dataset", json={"result_ids": ids[3:], "dataset": "line"}
+        )
+        assert (more["version_number"], more["added"], more["image_count"]) == (2, 2, 5)  # v1 + these
+        assert added["from_review"] + more["from_review"] == 1
+        items = portal.api(
+            "GET", f"/datasets/{more['dataset_id']}/versions/{more['version_id']}/items?limit=50"
+        )
+        assert len(items["items"]) == 5
+
+        def label_of(capture: str) -> int:
+            (item,) = [i for i in items["items"] if capture in i["name"]]
+            return int(item["label"])
+
+        want = {"normal": 0, "anomaly": 1}
+        assert label_of(reviewed_capture) == want[review]
+        for result in listed:
+            if result["capture_id"] != reviewed_capture:
+                assert label_of(result["capture_id"]) == want[result["verdict"]]
+        missing = httpx.post(
+            f"{portal.url}/api/v1/usecases/{portal.usecase_id}/devices/results/to-dataset",
+            json={"result_ids": ["no-such-result"], "dataset": "line"},
+            headers=portal.headers,
+        )
+        assert missing.status_code == 404
     finally:
         agent.teardown()
         station.workflows.shutdown()

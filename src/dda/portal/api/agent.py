@@ -66,13 +66,20 @@ def heartbeat(
     body: Heartbeat, portal: PortalDep, session: SessionDep, device_id: DeviceId
 ) -> HeartbeatResponse:
     device = _device(session, device_id)
-    answer = devices_service.record_heartbeat(session, device, body)
-    answer.commands = commands.deliver(session, portal, device)
-    for deployment_id in deployments_service.active_for_device(session, device.id):
-        deployments_service.advance(
-            session, deployments_service.get(session, device.usecase_id, deployment_id)
-        )
+    # Reads first, the device's own writes last (they reach the database at commit).
+    view = devices_service.desired_view(session, device)
+    signed = commands.deliver(session, portal, device)
+    for deployment_id in view.active_deployments:  # soak ends and gates are checked on beats
+        deployments_service.advance_throttled(session, deployment_id)
+    answer = devices_service.record_heartbeat(session, device, body, view)
+    answer.commands = signed
     return answer
+
+
+@router.post("/ping", status_code=204)
+def ping(device_id: DeviceId) -> None:
+    """Checks a device's signature and nothing else: a connectivity check for stations, and the
+    load benchmark's baseline (what a signed request costs without a heartbeat's work)."""
 
 
 @router.get("/desired", response_model=DesiredState)

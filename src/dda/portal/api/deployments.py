@@ -56,6 +56,8 @@ def to_out(session: SessionDep, row: Deployment, with_devices: bool = True) -> D
         status=row.status,
         status_reason=row.status_reason,
         rollback_of=row.rollback_of,
+        quality_gate=row.quality_gate,
+        gate_report=row.gate_report,
         created_at=row.created_at,
         finished_at=row.finished_at,
         devices=devices,
@@ -100,11 +102,12 @@ def create_deployment(
         target_kind=body.target.kind,
         target_value=body.target.value,
         items=items,
-        config=body.config,
+        config=body.config.model_dump(mode="json") if body.config is not None else None,
         waves=body.waves,
         soak_s=body.soak_s,
         failure_threshold=body.failure_threshold,
         created_by=access.principal.user_id,
+        quality_gate=body.quality_gate.model_dump(exclude_none=True) if body.quality_gate else None,
     )
     record(
         request,
@@ -117,6 +120,8 @@ def create_deployment(
                 "target": f"{row.target_kind}:{row.target_value}",
                 "waves": row.waves,
                 "models": [f"{i.model_name}:{i.model_version}" for i in items],
+                "config": body.config.version if body.config is not None else None,
+                "quality_gate": row.quality_gate,
             },
         ),
     )

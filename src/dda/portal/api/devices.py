@@ -27,13 +27,15 @@ from dda.portal.schemas.fleet import (
     EnrollmentTokenCreate,
     EnrollmentTokenOut,
     HeartbeatPoint,
+    ResultsToDataset,
+    ResultsToDatasetOut,
 )
 from dda.portal.services import storage
 from dda.portal.services import usecases as usecases_service
 from dda.portal.services.audit import AuditEntry
 from dda.portal.services.fleet import commands as commands_service
 from dda.portal.services.fleet import devices as devices_service
-from dda.portal.services.fleet import enrollment
+from dda.portal.services.fleet import enrollment, improvement
 from dda.portal.services.fleet import results as results_service
 
 router = APIRouter(prefix="/api/v1/usecases/{usecase_id}/devices", tags=["devices"])
@@ -130,7 +132,7 @@ def device_heartbeats(
     device = devices_service.get(session, usecase_id, device_id)
     return [
         HeartbeatPoint(at=h.at, metrics=h.metrics)
-        for h in devices_service.history(session, device.id, since, limit)
+        for h in devices_service.history(session, device, since, limit)
     ]
 
 
@@ -197,6 +199,45 @@ def device_logs(
         requested=device.logs_requested_at is not None,
         lines=list(device.log_tail or []),
         received_at=device.log_tail_at,
+    )
+
+
+@router.post("/results/to-dataset", response_model=ResultsToDatasetOut, status_code=201)
+def results_to_dataset(
+    usecase_id: str,
+    body: ResultsToDataset,
+    request: Request,
+    portal: PortalDep,
+    session: SessionDep,
+    access: Annotated[Access, Depends(require(Permission.DATASET_WRITE))],
+) -> ResultsToDatasetOut:
+    """The improvement loop: chosen uploaded results become a new version of a dataset."""
+    added = improvement.add_to_dataset(
+        session,
+        portal,
+        usecase_id,
+        body.result_ids,
+        body.dataset,
+        only_reviewed=body.only_reviewed,
+        actor_id=access.principal.user_id,
+    )
+    version = added.version
+    record(
+        request,
+        AuditEntry(
+            action="dataset.add_device_results",
+            target_type="dataset_version",
+            target_id=version.id,
+            summary={"dataset": body.dataset, "results": len(body.result_ids), "added": added.added},
+        ),
+    )
+    return ResultsToDatasetOut(
+        dataset_id=version.dataset_id,
+        version_id=version.id,
+        version_number=version.number,
+        added=added.added,
+        from_review=added.from_review,
+        image_count=version.image_count,
     )
 
 

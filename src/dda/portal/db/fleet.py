@@ -47,10 +47,13 @@ class Device(Base):
     logs_requested_at: Mapped[datetime | None] = mapped_column(default=None)
     log_tail: Mapped[list[Any]] = mapped_column(default=list)
     log_tail_at: Mapped[datetime | None] = mapped_column(default=None)
+    # The open history bucket {start, n, mean}: beats fold into it, one history row per bucket.
+    history_bucket: Mapped[dict[str, Any] | None] = mapped_column(default=None)
 
 
 class DeviceHeartbeat(Base):
-    """Heartbeat history for the device charts (pruned to the newest rows per device)."""
+    """Heartbeat history for the device charts: one row per device and 5-minute bucket (the means
+    of its beats), pruned to the newest rows per device."""
 
     __tablename__ = "device_heartbeats"
     __table_args__ = (Index("ix_device_heartbeats_device_at", "device_id", "at"),)
@@ -90,6 +93,10 @@ class Deployment(Base):
     released_wave: Mapped[int] = mapped_column(Integer, default=0)
     wave_done_at: Mapped[datetime | None] = mapped_column(default=None)
     rollback_of: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
+    # Bounds the canary must stay within before the rollout goes past it (QualityGate), and
+    # what the gate measured when it decided.
+    quality_gate: Mapped[dict[str, Any] | None] = mapped_column(default=None)
+    gate_report: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_by: Mapped[str | None] = mapped_column(String(ID_LENGTH), default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
     finished_at: Mapped[datetime | None] = mapped_column(default=None)
@@ -108,6 +115,9 @@ class DeploymentDevice(Base):
     progress_pct: Mapped[float] = mapped_column(default=0.0)
     reason: Mapped[str | None] = mapped_column(Text, default=None)
     superseded: Mapped[bool] = mapped_column(default=False)  # the portal rolled this device back
+    # The device's anomaly rate and p99 on its previous model, from its last heartbeat before the
+    # deployment (what the quality gate compares the canary against).
+    baseline: Mapped[dict[str, Any] | None] = mapped_column(default=None)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
@@ -130,6 +140,7 @@ class DeviceResult(Base):
     verdict: Mapped[str] = mapped_column(String(16), default="")
     label: Mapped[str] = mapped_column(String(64), default="")
     anomaly_score: Mapped[float] = mapped_column(default=0.0)
+    review: Mapped[str | None] = mapped_column(String(16), default=None)  # the operator's verdict
     prefix: Mapped[str] = mapped_column(String(255))  # key prefix of its files in the use case store
     files: Mapped[list[Any]] = mapped_column(default=list)
     uploaded_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -1,5 +1,6 @@
 """Run the portal's remote operations on this station — only what this station's own settings
-allow, only with a valid signature from a key the station trusts, only once, only before expiry,
+allow (a configuration document is checked by the station's own schemas and rolled back when
+it does not run), only with a valid signature from a key the station trusts, only once, only before expiry,
 and only on files under results/ and logs/ of its data folder."""
 
 from __future__ import annotations
@@ -24,6 +25,7 @@ from dda.core.logging import get_logger
 from dda.core.settings import RemoteOperationSettings
 from dda.fleet_protocol import CommandResult, SignedCommand, command_bytes
 from dda.station.agent.client import AgentClient
+from dda.station.agent.config_apply import ConfigApplier, ConfigFailed, ConfigRejected
 from dda.station.agent.telemetry import log_tail
 from dda.station.paths import StationPaths
 
@@ -45,7 +47,9 @@ class CommandRunner:
         device_id: str,
         folder: Path,
         settings: RemoteOperationSettings,
+        configure: ConfigApplier | None = None,
     ) -> None:
+        self.configure = configure
         self.paths = paths
         self.client = client
         self.device_id = device_id
@@ -135,6 +139,8 @@ class CommandRunner:
         if kind == "fetch_file":
             self._allowed(self.settings.allow_files, "allow_files")
             return self._fetch(command.id, self._inside(args))
+        if kind == "update_config":
+            return self._update_config(args)
         if kind == "restart":
             self._allowed(self.settings.allow_restart, "allow_restart")
             threading.Timer(1.0, os.kill, args=(os.getpid(), signal.SIGTERM)).start()
@@ -144,6 +150,19 @@ class CommandRunner:
             subprocess.Popen(["systemctl", "reboot"], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
             return CommandResult(ok=True, message="rebooting")
         raise Refused(f"unknown operation {kind!r}")
+
+    def _update_config(self, args: dict[str, Any]) -> CommandResult:
+        if self.configure is None:
+            raise Refused("this agent cannot apply configurations")
+        document = args.get("config")
+        if not isinstance(document, dict):
+            raise Refused("the command carries no configuration document")
+        version = str(document.get("version", "?"))
+        try:
+            self.configure.apply(document, version=version)
+        except (ConfigRejected, ConfigFailed) as exc:
+            return CommandResult(ok=False, message=str(exc)[:2000], data={"version": version})
+        return CommandResult(ok=True, message=f"configuration {version} applied", data={"version": version})
 
     @staticmethod
     def _allowed(flag: bool, name: str) -> None:

@@ -1,5 +1,6 @@
-"""Apply a desired state atomically: download -> verify -> install -> golden check -> swap the
-workflows to the new versions -> check they run -> commit. Any failure, and a crash at any
+"""Apply a desired state atomically: check its configuration -> download -> verify -> install ->
+golden check -> swap the workflows to the new versions -> check they run -> apply the
+configuration (config_apply) -> commit. Any failure, and a crash at any
 instant (the journal is written before the swap), puts the previous versions back."""
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from dda.fleet_protocol import DeploymentReport, DesiredState, InstalledModel
 from dda.packaging.golden import check_golden
 from dda.runtime.predictor import load_predictor
 from dda.station.agent.client import AgentClient
+from dda.station.agent.config_apply import ConfigApplier, ConfigFailed, ConfigRejected
 from dda.station.agent.downloads import download
 from dda.station.agent.journal import Journal
 from dda.station.context import Station
@@ -39,15 +41,20 @@ class Installer:
         self.folder = folder
         self.journal_path = folder / "journal.json"
         self.report = report
+        self.config = ConfigApplier(station, folder)
 
     def journal(self) -> Journal:
         return Journal.load(self.journal_path)
 
     def recover(self) -> DeploymentReport | None:
-        """After a restart: a swap that was not committed is undone (the old versions are still
-        installed: nothing is removed before a commit)."""
+        """After a restart: a swap or a configuration that was not committed is undone (the old
+        versions are still installed: nothing is removed before a commit; the configuration it
+        replaced is in its snapshot file)."""
         journal = self.journal()
-        if journal.phase != "swapping":
+        snapshot = self.config.load_snapshot()
+        if snapshot is not None:
+            self.config.restore(snapshot)
+        if journal.phase not in ("swapping", "configuring"):
             return None
         self._restore(journal)
         reason = "the station restarted during the install; the previous versions were restored"
@@ -69,14 +76,21 @@ class Installer:
         assert desired.deployment_id is not None
         deployment_id = desired.deployment_id
         try:
+            if desired.config is not None:
+                self._check_config(desired)
             installed = self._download_and_install(desired)
             self._golden_checks(installed, deployment_id)
             self._swap(desired, installed)
+            if desired.config is not None:
+                self._configure(desired)
         except InstallFailed as exc:
             self._give_up(desired, exc)
             return
         except DDAError as exc:
-            self._give_up(desired, InstallFailed(exc.message, swapped=self.journal().phase == "swapping"))
+            self._give_up(
+                desired,
+                InstallFailed(exc.message, swapped=self.journal().phase in ("swapping", "configuring")),
+            )
             return
         self.report(
             DeploymentReport(
@@ -158,6 +172,34 @@ class Installer:
                 raise InstallFailed(
                     f"workflow {workflow_id} does not run on the new model: {error}", swapped=True
                 )
+        if desired.config is not None:  # not committed before the configuration runs too
+            journal.phase = "configuring"
+        else:
+            journal.phase, journal.applied_etag, journal.failed_etag = "committed", desired.etag, None
+        journal.save(self.journal_path)
+
+    def _check_config(self, desired: DesiredState) -> None:
+        """Before anything is downloaded: a document this station cannot take fails at once.
+        (Models the document pins that this deployment brings are checked when applied.)"""
+        brought = {(m.model_name, m.model_version) for m in desired.models}
+        document = dict(desired.config or {})
+        document["workflows"] = [
+            w
+            for w in document.get("workflows", [])
+            if (w.get("model_name"), w.get("model_version")) not in brought
+        ]
+        try:
+            self.config.check(document)
+        except ConfigRejected as exc:
+            raise InstallFailed(str(exc), swapped=False) from exc
+
+    def _configure(self, desired: DesiredState) -> None:
+        version = str((desired.config or {}).get("version", "?"))
+        try:
+            self.config.apply(desired.config or {}, version=version)
+        except (ConfigRejected, ConfigFailed) as exc:
+            raise InstallFailed(str(exc), swapped=True) from exc
+        journal = self.journal()
         journal.phase, journal.applied_etag, journal.failed_etag = "committed", desired.etag, None
         journal.save(self.journal_path)
 
@@ -179,7 +221,7 @@ class Installer:
 
     def _give_up(self, desired: DesiredState, exc: InstallFailed) -> None:
         journal = self.journal()
-        if exc.swapped or journal.phase == "swapping":
+        if exc.swapped or journal.phase in ("swapping", "configuring"):
             self._restore(journal)
         journal.phase = "rolled_back" if exc.swapped else "idle"
         journal.failed_etag, journal.reason = desired.etag, exc.reason

@@ -118,6 +118,11 @@ class ResultUploader:
             anomaly_score=row.anomaly_score,
             workflow=row.workflow_name[:100],
             model=f"{getattr(row, 'model_name', '')}:{getattr(row, 'model_version', '')}"[:200],
+            review="anomaly"
+            if row.human_classification == "anomaly"
+            else "normal"
+            if row.human_classification == "normal"
+            else None,
             files=files,
         )
         self.client.call("POST", "/api/v1/agent/results", record.model_dump_json().encode())

@@ -55,6 +55,7 @@ class Agent:
             self.identity.device_id,
             folder,
             self.station.settings.station.remote,
+            configure=self.installer.config,
         )
         self.uploader = ResultUploader(
             self.station, self.client, folder, self.station.settings.station.upload

@@ -6,7 +6,8 @@ import secrets
 import time
 
 from sqlalchemy import delete
-from sqlalchemy.exc import IntegrityError
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session
 
 from dda.fleet_protocol import HEADER_DEVICE, MAX_CLOCK_SKEW_S, BadSignature, verify_request
@@ -20,28 +21,42 @@ def authenticate_device(
     session: Session, headers: dict[str, str], method: str, path_and_query: str, body: bytes
 ) -> str:
     """The device id of a signed request; NotAuthenticated (401) for forged, replayed, stale or
-    revoked. Runs in the request's own transaction: the nonce is spent with what the request does."""
+    revoked.
+
+    The check runs in a short transaction of its own, before the request's session has touched
+    the database: on SQLite a write lock taken in the request's transaction (the nonce) would be
+    held for the whole request and queue every other device behind it, and a second connection
+    taken while the request's one is held could run the pool dry. A nonce spent by a request that
+    then fails stays spent (the agent signs its retry with a new one)."""
     device_id = headers.get(HEADER_DEVICE, "")
     if not device_id or len(device_id) > 64:
         raise NotAuthenticated(REFUSED, hint="sign the request with the device key (dda station agent)")
     now = time.time()
-    device = session.get(Device, device_id)
-    if device is None or device.revoked_at is not None:
-        raise NotAuthenticated(REFUSED, hint="the device is unknown or revoked: enroll it again")
-    try:
-        nonce, _ = verify_request(device.public_key_pem, headers, method, path_and_query, body, now)
-    except BadSignature as exc:
-        raise NotAuthenticated(REFUSED, hint=str(exc)) from exc
-    _spend_nonce(session, device_id, nonce, int(now))
+    with Session(session.get_bind()) as own, own.begin():
+        device = own.get(Device, device_id)
+        if device is None or device.revoked_at is not None:
+            raise NotAuthenticated(REFUSED, hint="the device is unknown or revoked: enroll it again")
+        try:
+            nonce, _ = verify_request(device.public_key_pem, headers, method, path_and_query, body, now)
+        except BadSignature as exc:
+            raise NotAuthenticated(REFUSED, hint=str(exc)) from exc
+        _insert_nonce(own, device_id, nonce, int(now))
     return device_id
 
 
-def _spend_nonce(session: Session, device_id: str, nonce: str, now: int) -> None:
-    try:
-        with session.begin_nested():
-            session.add(DeviceNonce(device_id=device_id, nonce=nonce, seen_at=now))
-    except IntegrityError as exc:
-        raise NotAuthenticated(REFUSED, hint="a request was replayed") from exc
+def _insert_nonce(session: Session, device_id: str, nonce: str, now: int) -> None:
+    """One statement (INSERT .. ON CONFLICT DO NOTHING RETURNING; no savepoint): no row returned
+    means the nonce was spent before, i.e. a replay."""
+    dialect = session.get_bind().dialect.name
+    insert = postgresql_insert if dialect == "postgresql" else sqlite_insert
+    statement = (
+        insert(DeviceNonce)
+        .values(device_id=device_id, nonce=nonce, seen_at=now)
+        .on_conflict_do_nothing(index_elements=["device_id", "nonce"])
+        .returning(DeviceNonce.nonce)  # rowcount is not reliable here (psycopg answers -1)
+    )
+    if session.execute(statement).first() is None:
+        raise NotAuthenticated(REFUSED, hint="a request was replayed")
     # Forget nonces older than the clock window (a request that old is refused by its timestamp);
     # now and then, not on every request.
     if secrets.randbelow(512) == 0:

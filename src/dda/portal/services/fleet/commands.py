@@ -1,6 +1,6 @@
-"""Remote operations (view logs, restart, reboot, browse and fetch files): queued per device,
-handed over with its next heartbeat as signed, expiring, single-use commands; the station checks
-them against its own settings and reports the outcome."""
+"""Remote operations (view logs, restart, reboot, browse and fetch files, update the station
+configuration): queued per device, handed over with its next heartbeat as signed, expiring,
+single-use commands; the station checks them against its own settings and reports the outcome."""
 
 from __future__ import annotations
 
@@ -8,16 +8,24 @@ import base64
 from datetime import UTC, datetime, timedelta
 from typing import cast
 
+from pydantic import ValidationError
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from dda.core.errors import Conflict, InvalidInput, NotFound
-from dda.fleet_protocol import CommandKind, CommandResult, DeviceCommand, SignedCommand, command_bytes
+from dda.fleet_protocol import (
+    CommandKind,
+    CommandResult,
+    DeviceCommand,
+    SignedCommand,
+    StationConfig,
+    command_bytes,
+)
 from dda.portal.context import Portal
 from dda.portal.db import Device, DeviceCommandRow
 from dda.portal.services import signing_keys
 
-ALLOWED = ("logs", "restart", "reboot", "list_files", "fetch_file")
+ALLOWED = ("logs", "restart", "reboot", "list_files", "fetch_file", "update_config")
 MAX_PENDING = 20
 
 
@@ -29,6 +37,18 @@ def _check_args(kind: str, args: dict[str, object]) -> dict[str, object]:
         if not isinstance(path, str) or len(path) > 512 or "\x00" in path:
             raise InvalidInput("path must be a short relative path", hint="e.g. results/2026/12/01")
         return {"path": path}
+    if kind == "update_config":
+        try:
+            document = StationConfig.model_validate(args.get("config"))
+        except ValidationError as exc:
+            problems = "; ".join(
+                f"{'.'.join(str(p) for p in e['loc'])}: {e['msg']}" for e in exc.errors()[:5]
+            )
+            raise InvalidInput(
+                f"the station configuration is not valid: {problems}",
+                hint='send {"config": {"version", "sources", "workflows"}} (see docs/fleet.md)',
+            ) from exc
+        return {"config": document.model_dump(mode="json")}
     if kind == "logs":
         lines = args.get("lines", 200)
         if not isinstance(lines, int) or not 1 <= lines <= 2000:

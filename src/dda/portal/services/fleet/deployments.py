@@ -3,8 +3,11 @@ threshold, per-device status from the agents' reports, cancel and one-click roll
 
 from __future__ import annotations
 
+import hashlib
+import json
 import math
 import re
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -15,6 +18,7 @@ from sqlalchemy.orm import Session
 from dda.core.errors import Conflict, InvalidInput, NotFound
 from dda.fleet_protocol import DeploymentReport
 from dda.portal.db import Deployment, DeploymentDevice, Device
+from dda.portal.services.fleet import gate
 
 FINAL_PHASES = {"healthy", "failed", "rolled_back"}
 ROLLBACK_NEVER_HALTS = 1_000_000  # a rollback goes everywhere at once, whatever fails
@@ -31,6 +35,12 @@ class DeploymentItem:
 
     def as_dict(self) -> dict[str, Any]:
         return self.__dict__.copy()
+
+
+def deployment_etag(deployment: Deployment) -> str:
+    """What a station compares with what it applied (the models and the configuration)."""
+    payload = json.dumps([deployment.id, deployment.items, deployment.config], sort_keys=True, default=str)
+    return hashlib.sha256(payload.encode()).hexdigest()[:32]
 
 
 def wave_sizes(spec: list[str], total: int) -> list[int]:
@@ -80,6 +90,7 @@ def create(
     failure_threshold: int,
     created_by: str | None,
     rollback_of: str | None = None,
+    quality_gate: dict[str, Any] | None = None,
 ) -> Deployment:
     if not items and config is None:
         raise InvalidInput(
@@ -99,13 +110,17 @@ def create(
         failure_threshold=failure_threshold,
         created_by=created_by,
         rollback_of=rollback_of,
+        quality_gate=quality_gate or None,
     )
     session.add(deployment)
     session.flush()
     start = 0
     for wave, end in enumerate(sizes):
         for device in devices[start:end]:
-            session.add(DeploymentDevice(deployment_id=deployment.id, device_id=device.id, wave=wave))
+            link = DeploymentDevice(
+                deployment_id=deployment.id, device_id=device.id, wave=wave, baseline=gate.baseline_of(device)
+            )
+            session.add(link)
         start = end
     session.flush()
     return deployment
@@ -170,12 +185,60 @@ def advance(session: Session, deployment: Deployment) -> None:
         deployment.wave_done_at = now
     if (now - deployment.wave_done_at).total_seconds() < deployment.soak_s:
         return
+    gated = deployment.released_wave == 0 and bool(deployment.quality_gate)
+    if gated and not _canary_passes(session, deployment, released, now):
+        return
     if deployment.released_wave + 1 < len(deployment.waves):
         deployment.released_wave += 1
         deployment.wave_done_at = None
         return
     deployment.status = "completed"
     deployment.finished_at = now
+
+
+_last_advance: dict[str, float] = {}
+ADVANCE_EVERY_S = 1.0
+
+
+def advance_throttled(session: Session, deployment_id: str) -> None:
+    """advance() from heartbeats, at most once a second per rollout and process: with thousands of
+    devices in one rollout, each beat must not reload its whole device table."""
+    now = time.monotonic()
+    if now - _last_advance.get(deployment_id, 0.0) < ADVANCE_EVERY_S:
+        return
+    if len(_last_advance) > 10_000:
+        _last_advance.clear()
+    _last_advance[deployment_id] = now
+    deployment = session.get(Deployment, deployment_id)
+    if deployment is not None:
+        advance(session, deployment)
+
+
+def _canary_passes(
+    session: Session, deployment: Deployment, canary: list[DeploymentDevice], now: datetime
+) -> bool:
+    """The quality gate on the canary wave: wait for a heartbeat on the new model from every
+    canary device; then pass (the rollout goes on) or halt and roll the canary back."""
+    devices = {
+        d.id: d for d in session.scalars(select(Device).where(Device.id.in_([c.device_id for c in canary])))
+    }
+    etag = deployment_etag(deployment)
+    verdict = gate.evaluate(
+        deployment.quality_gate or {}, [(link, devices[link.device_id]) for link in canary], etag
+    )
+    if verdict is None:
+        return False  # a canary has not reported on the new model yet
+    deployment.gate_report = verdict.report
+    if verdict.passed:
+        return True
+    deployment.status = "failed"
+    deployment.status_reason = (
+        f"quality gate failed on the canary: {verdict.summary}; the canary was rolled back"
+    )
+    deployment.finished_at = now
+    for link in canary:
+        link.superseded = True
+    return False
 
 
 def cancel(session: Session, deployment: Deployment) -> None:

@@ -47,7 +47,10 @@ def record(session: Session, store: ObjectStore, device: Device, body: ResultRec
     missing = [f.name for f in body.files if not store.exists(f"{prefix}/{f.name}")]
     if missing:
         raise InvalidInput(f"files not uploaded yet: {', '.join(missing)}", hint="upload them first")
-    if _row(session, device.id, body.capture_id) is not None:
+    existing = _row(session, device.id, body.capture_id)
+    if existing is not None:
+        if body.review is not None:  # a re-send after a review on the station carries its label
+            existing.review = body.review
         return False
     try:
         with session.begin_nested():
@@ -60,6 +63,7 @@ def record(session: Session, store: ObjectStore, device: Device, body: ResultRec
                     verdict=body.verdict,
                     label=body.label,
                     anomaly_score=body.anomaly_score,
+                    review=body.review,
                     prefix=prefix,
                     files=[f.name for f in body.files],
                 )
