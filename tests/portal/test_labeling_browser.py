@@ -141,7 +141,7 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     shots = tmp / "screenshots"
     shots.mkdir()
     print(f"\nlabeling screenshots: {shots}")
-    with running_portal(env, tmp / "portal.log") as url:
+    with running_portal(env, tmp / "portal.log", timeout_s=180) as url:  # a busy CI box is slow
         usecase_id, tokens = _setup(url)
         yield Site(url, tmp / "portal", shots, usecase_id, tokens)
 
@@ -184,7 +184,7 @@ def _check(page: Page, site: Site, name: str) -> None:
 def _canvas(page: Page) -> tuple[float, float]:
     """The top-left corner of the labeling canvas, once the image is in."""
     canvas = page.get_by_test_id("label-canvas")
-    expect(canvas).to_be_visible()
+    expect(canvas).to_be_visible(timeout=2 * UI_TIMEOUT_MS)  # fetch and decode the photo on a busy box
     box = canvas.bounding_box()
     assert box is not None
     return box["x"], box["y"]
@@ -250,10 +250,30 @@ def test_label_review_and_export_in_the_browser(site: Site, page: Page) -> None:
     _check(page, site, "labeling-tool-box")
     page.keyboard.press("Enter")  # submit; the next image comes up
     expect(page.get_by_role("heading", name="Image 2")).to_be_visible()
+    expect(page.get_by_role("button", name="Previous (P)")).to_be_enabled()
+    page.keyboard.press("p")  # back to the submitted image: shown, no longer editable
+    expect(page.get_by_role("heading", name="Image 1")).to_be_visible()
+    expect(page.get_by_text("submitted", exact=True)).to_be_visible()
+    expect(page.get_by_test_id("label-submit")).to_have_count(0)
+    page.keyboard.press("n")
+    expect(page.get_by_role("heading", name="Image 2")).to_be_visible()
     x, y = _canvas(page)
+    canvas = page.get_by_test_id("label-canvas").bounding_box()
+    assert canvas is not None
     page.keyboard.press("2")  # the next box is a spot
     _drag(page, [(x + 250, y + 250), (x + 350, y + 380)])
-    expect(page.get_by_test_id("label-summary")).to_have_text("1 box")
+    summary = page.get_by_test_id("label-summary")
+    expect(summary).to_have_text("1 box")
+    page.keyboard.press("Control+z")
+    expect(summary).to_have_text("0 boxes")
+    page.keyboard.press("Control+Shift+z")
+    expect(summary).to_have_text("1 box")
+    page.keyboard.press("v")  # select, drag the box a little, delete it, undo the delete
+    _drag(page, [(x + 300, y + 300), (x + 320, y + 310)])
+    page.keyboard.press("Delete")
+    expect(summary).to_have_text("0 boxes")
+    page.keyboard.press("Control+z")
+    expect(summary).to_have_text("1 box")
     page.keyboard.press("Enter")
     expect(page.get_by_text("No image left for you")).to_be_visible()
 
@@ -308,6 +328,12 @@ def test_label_review_and_export_in_the_browser(site: Site, page: Page) -> None:
     (boxed,) = site.manifest(job_id)  # the accepted second image; the first was sent back
     (box,) = boxed["cookie-cracks-detection"]["annotations"]
     assert box["class_id"] == 1 and box["width"] > 20 and box["height"] > 20  # "spot", by key 2
+    # The drag from x+250 to x+350 then a select-drag of +20 px: where that lands in the image.
+    (size,) = boxed["cookie-cracks-detection"]["image_size"]
+    scale = min(canvas["width"] / size["width"], canvas["height"] / size["height"])
+    offset_x = (canvas["width"] - size["width"] * scale) / 2
+    assert box["left"] == pytest.approx((250 + 20 - offset_x) / scale, abs=1.5)
+    assert box["width"] == pytest.approx(100 / scale, abs=1.5)
     for job, name in ((polygon_job, "cookie-outline"), (mask_job, "cookie-paint")):
         _complete(site, job)
         (record,) = site.manifest(job)

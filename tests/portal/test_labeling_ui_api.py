@@ -71,6 +71,9 @@ def test_job_from_a_data_folder_and_the_labelers_task_list(portal: PortalHarness
     assert client.get(f"{base}/{job['id']}/tasks", params={"mine": "true"}, headers=rita).json() == []
     everything = client.get(f"{base}/{job['id']}/tasks", headers=vic).json()
     assert [t["position"] for t in everything] == [0, 1, 2]
+    two = client.get(f"{base}/{job['id']}/tasks", params={"limit": 2}, headers=vic).json()
+    assert [t["position"] for t in two] == [0, 1]
+    assert client.get(f"{base}/{job['id']}/tasks", params={"limit": 0}, headers=vic).status_code == 422
     submitted = client.get(f"{base}/{job['id']}/tasks", params={"status": "submitted"}, headers=vic).json()
     assert [t["id"] for t in submitted] == [first["id"]]
     assert client.get(f"{base}/{job['id']}/tasks", params={"status": "lost"}, headers=vic).status_code == 422

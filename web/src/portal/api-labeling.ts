@@ -75,8 +75,11 @@ export const labelingApi = {
   createJob: (uc: string, body: LabelingJobCreate) => send<LabelingJob>("POST", base(uc), body),
   complete: (uc: string, job: string, partial: boolean) =>
     send<LabelingJob>("POST", `${base(uc)}/${enc(job)}/complete`, { partial }),
-  tasks: (uc: string, job: string, filter: { mine?: boolean; status?: TaskStatus } = {}) =>
-    json<LabelingTask[]>(`${base(uc)}/${enc(job)}/tasks${queryString({ mine: filter.mine ? "true" : undefined, status: filter.status })}`),
+  /** The job's first `limit` tasks in order (the server's default: 1000). */
+  tasks: (uc: string, job: string, filter: { mine?: boolean; status?: TaskStatus; limit?: number } = {}) =>
+    json<LabelingTask[]>(
+      `${base(uc)}/${enc(job)}/tasks${queryString({ mine: filter.mine ? "true" : undefined, status: filter.status, limit: filter.limit })}`,
+    ),
   task: (uc: string, job: string, task: string) => json<LabelingTask>(`${base(uc)}/${enc(job)}/tasks/${enc(task)}`),
   claimNext: (uc: string, job: string) => send<LabelingTask | null>("POST", `${base(uc)}/${enc(job)}/tasks/next`),
   saveDraft: (uc: string, job: string, task: string, annotation: Annotation) =>

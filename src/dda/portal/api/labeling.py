@@ -118,11 +118,12 @@ def list_tasks(
     access: View,
     mine: Annotated[bool, Query(description="only the caller's tasks")] = False,
     status: TaskStatus | None = None,
+    limit: Annotated[int, Query(ge=1, le=5000)] = 1000,
 ) -> list[TaskOut]:
-    """The job's tasks in order (the tool's previous/next, the job page's table, the review queue)."""
+    """The job's first ``limit`` tasks in order (the tool's previous/next, the job page's table)."""
     job = labeling.get(session, usecase_id, job_id)
     assignee = access.principal.user_id if mine else None
-    return [_task_out(usecase_id, r) for r in labeling.tasks_of(session, job, assignee, status)]
+    return [_task_out(usecase_id, r) for r in labeling.tasks_of(session, job, assignee, status, limit)]
 
 
 @router.get("/{job_id}/tasks/{task_id}", response_model=TaskOut)

@@ -118,7 +118,7 @@ def people(session: Session, usecase_id: str) -> list[tuple[User, str]]:
 
 
 def tasks_of(
-    session: Session, job: LabelingJob, assignee_id: str | None, status: str | None
+    session: Session, job: LabelingJob, assignee_id: str | None, status: str | None, limit: int
 ) -> list[LabelingTask]:
     """The job's tasks in order, optionally only one labeler's or one status."""
     query = select(LabelingTask).where(LabelingTask.job_id == job.id)
@@ -126,7 +126,7 @@ def tasks_of(
         query = query.where(LabelingTask.assignee_id == assignee_id)
     if status is not None:
         query = query.where(LabelingTask.status == status)
-    return list(session.scalars(query.order_by(LabelingTask.position).limit(MAX_TASKS)))
+    return list(session.scalars(query.order_by(LabelingTask.position).limit(limit)))
 
 
 def create(

@@ -20,6 +20,7 @@ import { P, can } from "../permissions";
 import { JobStatus, done, taskTypeName } from "./Labeling";
 
 const REFRESH_MS = 5_000;
+const TASK_ROWS = 500; // the table shows the first images; the chart and bar count them all
 const STATUSES = ["accepted", "submitted", "assigned", "sent_back", "skipped"] as const;
 
 export function TaskStatusBadge({ status }: { status: string }) {
@@ -55,7 +56,7 @@ export function LabelingJobPage({ jobId }: { jobId: string }) {
   const { me, usecaseId } = usePortal();
   const uc = usecaseId ?? "";
   const job = useLoader(() => labelingApi.getJob(uc, jobId), [uc, jobId], REFRESH_MS);
-  const tasks = useLoader(() => labelingApi.tasks(uc, jobId), [uc, jobId], REFRESH_MS);
+  const tasks = useLoader(() => labelingApi.tasks(uc, jobId, { limit: TASK_ROWS }), [uc, jobId], REFRESH_MS);
   const people = useLoader(() => labelingApi.people(uc), [uc]);
   const { busy, act } = usePageActions(async () => { await job.reload(); await tasks.reload(); });
   const j = job.data;
@@ -104,7 +105,7 @@ export function LabelingJobPage({ jobId }: { jobId: string }) {
         </SpaceBetween>
       </Container>
       <Table<LabelingTask>
-        header={<Header variant="h2" counter={`(${tasks.data?.length ?? 0})`}>Images</Header>}
+        header={<Header variant="h2" counter={`(${total})`} description={total > TASK_ROWS ? `The first ${TASK_ROWS} images.` : undefined}>Images</Header>}
         items={tasks.data ?? []}
         loading={tasks.loading && !tasks.data}
         loadingText="Loading the images"

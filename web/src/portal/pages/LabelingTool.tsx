@@ -124,10 +124,10 @@ function Workspace({ job, uc, mode }: { job: LabelingJob; uc: string; mode: Mode
   const claim = useCallback(async () => {
     try {
       const next = mode === "label" ? await labelingApi.claimNext(uc, job.id) : await labelingApi.reviewNext(uc, job.id);
+      await refreshMine(); // first: the image shows with its place in the list, ready for N / P
       setTask(next);
       setSaveState("idle");
       setComment("");
-      await refreshMine();
     } catch (e) {
       notify.error(e, mode === "label" ? "get the next image" : "get the next submission");
       setTask(null);
