@@ -223,11 +223,12 @@ def test_scientist_trains_compiles_and_publishes_and_a_viewer_only_looks(ml_port
             assert 0 < live["points"] < 6, live
             job_url = page.url
             _compile_and_package(page, shots)
-            for name in ("models", "components"):
-                page.goto(f"{base_url}/#/{name}")
-                expect(page.locator("main, [role=main]").first).to_be_visible()
-                _shot(page, shots, f"scientist-{name}")
+            page.goto(f"{base_url}/#/components")
+            expect(page.get_by_test_id("components")).to_contain_text("model-cookie-x86_64-cpu")
+            _shot(page, shots, "scientist-components")
             page.goto(f"{base_url}/#/models")
+            expect(page.get_by_role("link", name="cookie", exact=True)).to_be_visible()
+            _shot(page, shots, "scientist-models")
             page.get_by_role("link", name="cookie", exact=True).click()
             expect(page.get_by_role("link", name="v1", exact=True)).to_be_visible()
             _shot(page, shots, "scientist-model")
