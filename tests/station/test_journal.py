@@ -67,8 +67,8 @@ def test_acknowledged_results_come_back_after_a_simulated_power_cut(station_sett
     first_input = store.root / rows[0].input_path
     first_input.write_bytes(first_input.read_bytes()[:10])
     for row in rows[1:]:
-        for relative in (row.input_path, row.mask_path, row.manifest_path):
-            os.remove(store.root / relative)  # type: ignore[arg-type]
+        for relative in (row.input_path, row.mask_path or "", row.manifest_path):
+            os.remove(store.root / relative)
     store.writes.journal.close()  # the process is gone: no checkpoint ran
     station.engine.dispose()
 
@@ -80,7 +80,7 @@ def test_acknowledged_results_come_back_after_a_simulated_power_cut(station_sett
         for result_id, (input_path, data) in expected.items():
             row = restored[result_id]
             assert row.input_path == input_path and (again.store.root / input_path).read_bytes() == data
-            assert (again.store.root / row.mask_path).stat().st_size > 0  # type: ignore[operator]
+            assert (again.store.root / row.mask_path).stat().st_size > 0
             assert (again.store.root / row.manifest_path).read_text().startswith("{")
             assert row.created_at.tzinfo is not None and row.model_name == "m"
     assert again.store.writes.journal.replay() == []  # restored and synced: the journal starts over
