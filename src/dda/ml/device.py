@@ -29,7 +29,7 @@ def resolve_device(choice: str = "auto") -> torch.device:
             "device cuda was requested but this machine's torch sees no CUDA GPU "
             f"(torch {torch.__version__}, built for CUDA {torch.version.cuda or 'none'})",
             hint="use --device auto or cpu, or run on a machine with an NVIDIA GPU, its driver and a "
-            "CUDA build of torch (e.g. a portal worker on the gpu queue)",
+            "CUDA build of torch (for portal jobs: a GPU worker on the train queue, docs/portal-jobs.md)",
         )
     return torch.device("cuda" if available else "cpu")
 

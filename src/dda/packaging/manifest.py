@@ -21,7 +21,9 @@ MANIFEST_FILE = "manifest.json"
 SIGNATURE_FILE = "manifest.sig"
 SCHEMA_VERSION: Literal[1] = 1
 
-Target = Literal["x86_64-cpu", "arm64-cpu", "openvino", "jetson"]
+# x86_64-cuda is a package target only: the x86_64 ONNX export, run by ONNX Runtime's TensorRT /
+# CUDA execution providers where the station has an NVIDIA GPU and by its CPU provider elsewhere.
+Target = Literal["x86_64-cpu", "arm64-cpu", "openvino", "jetson", "x86_64-cuda"]
 Precision = Literal["fp32", "int8"]
 ModelFormat = Literal["onnx", "openvino"]
 TARGETS: tuple[str, ...] = ("x86_64-cpu", "arm64-cpu", "openvino", "jetson")

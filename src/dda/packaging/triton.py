@@ -119,11 +119,33 @@ def base_config(names: ModelNames, manifest: Mapping[str, Any]) -> dict[str, Any
         "max_batch_size": 0,
         "input": [_tensor(INPUT_NAME, "TYPE_UINT8", [-1, -1, 3])],
         "output": [_tensor(name, "TYPE_FP32", dims) for name, dims in network_outputs(manifest)],
-        "instance_group": [
-            {"kind": Ident("KIND_GPU" if manifest["target"] == "jetson" else "KIND_CPU"), "count": 1}
-        ],
+        "instance_group": [{"kind": Ident(_instance_kind(manifest["target"])), "count": 1}],
     }
+    if manifest["target"] == "x86_64-cuda":
+        config["optimization"] = CUDA_OPTIMIZATION
     return config
+
+
+# x86_64-cuda: KIND_AUTO puts the instance on a GPU when the server has one and on the CPU
+# otherwise (the fallback); on a GPU, ONNX Runtime's TensorRT provider runs what it can in FP32
+# (the precision the parity gate measured), the CUDA provider the rest.
+CUDA_OPTIMIZATION: dict[str, Any] = {
+    "execution_accelerators": {
+        "gpu_execution_accelerator": [
+            {
+                "name": "tensorrt",
+                "parameters": [
+                    {"key": "precision_mode", "value": "FP32"},
+                    {"key": "max_workspace_size_bytes", "value": "1073741824"},
+                ],
+            }
+        ]
+    }
+}
+
+
+def _instance_kind(target: str) -> str:
+    return {"jetson": "KIND_GPU", "x86_64-cuda": "KIND_AUTO"}.get(target, "KIND_CPU")
 
 
 def post_config(

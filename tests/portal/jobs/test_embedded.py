@@ -6,7 +6,9 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+import torch
 
+from dda.ml.device import describe_device, resolve_device
 from tests.portal.jobs.conftest import TINY, setup_usecase, upload_dataset, wait_done, wait_job
 
 pytestmark = pytest.mark.slow
@@ -24,9 +26,8 @@ def test_training_job_runs_and_reports(jobs_portal, tmp_path: Path) -> None:  # 
     assert job["status"] == "succeeded", (job["error"], job["error_hint"])
     assert job["progress"] == 100.0
     assert job["result"]["model"]["model_name"] == "cookie"
-    assert job["result"]["model"].get("version_id") or job["result"]["model"]["artifact_key"].startswith(
-        "models/"
-    )
+    assert job["result"]["model"]["version_id"]  # registered in the use case's model registry
+    assert job["result"]["device"] == describe_device(resolve_device("auto"))  # "cpu" on this machine
     assert job["result"]["epochs_run"] == 2
     metrics = jobs_portal.client.get(
         f"/api/v1/usecases/{usecase_id}/jobs/{job_id}/logs", params={"kind": "metric"}, headers=headers
@@ -56,6 +57,23 @@ def test_training_job_runs_and_reports(jobs_portal, tmp_path: Path) -> None:  # 
     assert sum(map(sum, result["metrics"]["image"]["confusion_matrix"])) == 16
     assert len(result["roc"]["fpr"]) == len(result["roc"]["tpr"]) > 2
     assert len(result["worst_images"]) == 3
+    assert result["device"] == describe_device(resolve_device("auto"))
+
+
+@pytest.mark.skipif(torch.cuda.is_available(), reason="checks the no-GPU error path")
+def test_training_on_cuda_without_a_gpu_fails_with_a_hint(jobs_portal, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    headers, usecase_id = setup_usecase(jobs_portal)
+    dataset = upload_dataset(jobs_portal, usecase_id, tmp_path, count=8)
+    options = {**TINY, "device": "cuda"}
+    body = {"type": "training", "parameters": {"dataset": dataset, "options": options}}
+    bad = {"type": "training", "parameters": {"dataset": dataset, "options": {"device": "tpu"}}}
+    url = f"/api/v1/usecases/{usecase_id}/jobs"
+    assert jobs_portal.client.post(url, json=bad, headers=headers).status_code == 422
+    response = jobs_portal.client.post(url, json=body, headers=headers)
+    assert response.status_code == 201, response.text  # the worker, not the API server, has the GPU
+    job = wait_done(jobs_portal, headers, usecase_id, response.json()["id"])
+    assert job["status"] == "failed" and "sees no CUDA GPU" in job["error"]
+    assert "GPU worker on the train queue" in job["error_hint"]
 
 
 def test_cancel_a_running_training(jobs_portal, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -4,9 +4,11 @@ export the gate refuses: the job then goes on with the exports that passed, unle
 ``require_all``).
 Calls :func:`dda.ml.export.export_trained`.
 
-``x86_64-cuda`` is the x86_64 ONNX export (the same file): a station with an NVIDIA GPU runs it
+``x86_64-cuda`` is the x86_64 ONNX export (the same file) labelled with its own target, so that
+its package gets the Triton configuration for a GPU station (``KIND_AUTO`` with the TensorRT
+accelerator, see :func:`dda.packaging.triton.base_config`): a station with an NVIDIA GPU runs it
 through ONNX Runtime's TensorRT / CUDA execution providers and falls back to the CPU provider
-without one. Here its parity gate runs on ONNX Runtime's CPU provider.
+without one. Its parity gate runs on ONNX Runtime's CPU provider (the result says so).
 """
 
 from __future__ import annotations
@@ -37,6 +39,7 @@ def default_precisions() -> list[Precision]:
 
 EXPORT_TARGET = {"x86_64-cuda": "x86_64-cpu"}  # the file a CUDA station runs is the x86_64 ONNX
 INT8_OK = {"x86_64-cpu", "arm64-cpu"}
+GOLDEN_LIMIT = 200
 
 
 class CompilationParams(Strict):
@@ -75,16 +78,19 @@ def run(ctx: JobContext, params: CompilationParams) -> dict[str, Any]:
         raise JobFailed("INT8 needs calibration images", hint="give a calibration dataset")
     ctx.progress(2, "loading the model")
     trained = load_artifact(integration.fetch_model(ctx, params.model, ctx.workdir / "model"))
-    calibration = None
+    calibration = golden = None
     if params.calibration is not None:
         manifest = integration.materialize(ctx, params.calibration, ctx.workdir / "calib")
         calibration = load_image_set(manifest, limit=params.calib_limit)
+        # The gate judges on more of the set than calibration saw (up to GOLDEN_LIMIT images),
+        # so an INT8 export is also measured on images its ranges were not taken from.
+        golden = load_image_set(manifest, limit=max(params.calib_limit, GOLDEN_LIMIT))
     model_name = params.model.model_name or "model"
     results = []
     for index, (target, precision) in enumerate(pairs):
         ctx.check_stop()
         ctx.progress(5 + 90 * index / len(pairs), f"exporting {target} {precision}")
-        results.append(_export_one(ctx, trained, target, precision, calibration, model_name))
+        results.append(_export_one(ctx, trained, target, precision, (calibration, golden), model_name))
     passed = [r for r in results if not r.get("refused")]
     refused = [r for r in results if r.get("refused")]
     if refused and (params.require_all or not passed):
@@ -98,10 +104,11 @@ def run(ctx: JobContext, params: CompilationParams) -> dict[str, Any]:
 
 
 def _export_one(
-    ctx: JobContext, trained: Any, target: str, precision: str, calibration: Any, model_name: str
+    ctx: JobContext, trained: Any, target: str, precision: str, images: tuple[Any, Any], model_name: str
 ) -> dict[str, Any]:
     from dda.ml.export import export_trained
 
+    calibration, golden = images
     out = ctx.workdir / "exports" / f"{target}-{precision}"
     prefix = f"models/{model_name}/exports/{ctx.job_id}/{target}-{precision}"
     store = ctx.store()
@@ -112,7 +119,7 @@ def _export_one(
             out,
             int8=precision == "int8",
             calibration=calibration,
-            golden=calibration,
+            golden=golden,
         )
     except DDAError as exc:
         message = f"{target} {precision}: {_clean(ctx, exc.message)}"
@@ -130,10 +137,23 @@ def _export_one(
             "prefix": prefix,
         }
     report = result.report.to_dict()
+    notes: list[str] = []
+    if target in EXPORT_TARGET:
+        _relabel(result.out_dir, target)
+        notes.append("parity gate measured with ONNX Runtime's CPU provider; GPU stations use TensorRT/CUDA")
     for path in sorted(p for p in result.out_dir.rglob("*") if p.is_file()):
         store.put_file(f"{prefix}/{path.relative_to(result.out_dir).as_posix()}", path)
     ctx.log(f"{target} {precision}: parity gate passed")
-    return {"target": target, "precision": precision, "prefix": prefix, "parity": _summary(report)}
+    done = {"target": target, "precision": precision, "prefix": prefix, "parity": _summary(report)}
+    return {**done, "notes": notes} if notes else done
+
+
+def _relabel(out_dir: Path, target: str) -> None:
+    """Mark an export as built for ``target`` (the packager reads the target from export.json)."""
+    from dda.packaging.exported import read_export
+
+    info = read_export(out_dir).model_copy(update={"target": target})
+    info.write(out_dir)
 
 
 def _read_report(out: Path) -> dict[str, Any]:

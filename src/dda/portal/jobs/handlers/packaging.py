@@ -21,6 +21,7 @@ class ExportRef(Strict):
     precision: str = Field(max_length=8)
     prefix: str = Field(max_length=512, pattern=r"^models/[A-Za-z0-9._/-]+$")
     parity: dict[str, Any] = Field(default_factory=dict)
+    notes: list[str] = Field(default_factory=list, max_length=10)  # what compilation said about it
 
 
 class PackagingParams(Strict):
