@@ -139,9 +139,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with running_portal(env, work / "portal.log", timeout_s=180) as base_url, sync_playwright() as playwright:
         usecase_id = _api_setup(base_url)
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        # The server answers slowly on a busy test machine: wait as long for text as for clicks.
+        expect.set_options(timeout=UI_TIMEOUT_MS)
         try:
             yield Site(base_url, usecase_id, browser, work, shots)
         finally:
+            expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
             browser.close()
             print(f"\nscreenshots: {shots}")
 
@@ -170,7 +173,8 @@ def test_data_scientist_uploads_browses_builds_a_version_and_exports(site: Site)
         )
         rows = page.get_by_test_id("upload-row")
         expect(rows).to_have_count(len(files))
-        expect(page.locator("[data-testid=upload-row][data-state=done]")).to_have_count(len(files))
+        done = page.locator("[data-testid=upload-row][data-state=done]")
+        expect(done).to_have_count(len(files), timeout=120_000)
         expect(rows.filter(has_text="normal-1.jpg")).to_contain_text("stored")
         broken = rows.filter(has_text="broken.jpg")
         expect(broken).to_contain_text("refused")
@@ -271,3 +275,16 @@ def test_viewer_sees_no_mutating_buttons_and_the_api_refuses(site: Site) -> None
         assert upload.status_code == 403, upload.text
         made = http.post(f"{base}/datasets", json={"name": "nope"}, headers=headers)
         assert made.status_code == 403, made.text
+
+
+def test_the_big_archive_went_through_the_resumable_upload(site: Site) -> None:
+    """The audit log of the first test's uploads: the archive came in chunks, then was finished."""
+    with httpx.Client(base_url=site.base_url, timeout=30) as http:
+        token = http.post("/api/v1/auth/login", json={"username": "root", "password": PASSWORD}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        audit = f"/api/v1/usecases/{site.usecase_id}/audit"
+        finished = http.get(audit, params={"action": "data.upload_finish"}, headers=headers)
+        assert finished.status_code == 200, finished.text
+        assert len(finished.json()["items"]) == 1
+        chunks = http.get(audit, params={"action": "data.upload_chunk"}, headers=headers).json()["items"]
+        assert chunks and all(c["outcome"] == "success" for c in chunks)
