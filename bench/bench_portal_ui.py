@@ -9,9 +9,10 @@ photos in two folders, a dataset version made from them), then drives Debian's C
 "interactive" mark: its own content drawn (the first thumbnail image decoded on Data management,
 the chart on a dataset version, table rows elsewhere). Each page is loaded --loads times cold (a
 fresh browser context: empty cache, as a first visit) and warm (the same context: cached assets),
-printing p50 and p95 against the 1 s target, and the median main-thread busy time of a cold
-load (Chromium's TaskDuration: the page's own CPU work, which a busy machine inflates far less
-than wall time). No assertions: the figures depend on the machine and what else runs on it.
+printing p50 and p95 against the 1 s target, and the median main-thread task time of a cold
+load (Chromium's TaskDuration: how long the page's own work kept its main thread busy; it is
+wall time too, so a busy machine inflates it, but it leaves out waiting for the server).
+No assertions: the figures depend on the machine and what else runs on it.
 
 Bundle: every file the portal and station entry HTML pull in (entry chunk, preloaded chunks, CSS),
 raw and gzip-compressed (level 9), as a browser would fetch them over a compressing proxy.
