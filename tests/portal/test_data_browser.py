@@ -2,17 +2,18 @@
 
 Debian's Chromium driven by Python Playwright; the portal runs as a subprocess on loopback serving
 the built web UI (``make web``). A DataScientist uploads real cookie photos (synthetic JPEGs when
-the shared dataset is absent) and one broken file through the file picker and sees per-file
-progress and the broken file's error, browses the thumbnails, makes a dataset version from a
-Ground Truth manifest, looks at its stats and exports it as COCO. A Viewer sees no mutating button
-and gets 403 from the API. Every page passes axe-core (no serious or critical violation) and
-leaves a screenshot in the module's tmp dir (printed at the end).
+the shared dataset is absent), one broken file and a 16 MiB archive (the resumable upload) through
+the file picker and sees per-file progress and outcomes, browses the thumbnails, makes a dataset
+version from a Ground Truth manifest, looks at its stats and exports it as COCO. A Viewer sees no
+mutating button and gets 403 from the API. Every page passes axe-core (no serious or critical
+violation) and leaves a screenshot in the module's tmp dir (printed at the end).
 """
 
 from __future__ import annotations
 
 import io
 import json
+import os
 import subprocess
 import zipfile
 from collections.abc import Iterator
@@ -40,6 +41,8 @@ COOKIES = Path("/work/shared/datasets/cookies/dataset-files")
 BUCKET = "s3://dda-cookie-dataset-571264418424/cookies/dataset-files/training-images/"
 PER_CLASS = 4
 NEW_PASSWORD = "Another-Password-42!"
+MB = 1024 * 1024
+RESUMABLE_BYTES = 16 * MB  # RESUMABLE_FROM_BYTES of web/src/portal/api-data.ts
 
 pytestmark = [
     pytest.mark.slow,
@@ -90,9 +93,14 @@ def _photos(work: Path) -> tuple[list[Path], Path]:
             lines.append(_gt_line(name, label))
     broken = folder / "broken.jpg"
     broken.write_bytes(b"this is not a JPEG at all")
+    # Over the UI's 16 MiB threshold: sent through the resumable upload API, chunk by chunk.
+    big = folder / "big-archive.zip"
+    with zipfile.ZipFile(big, "w", compression=zipfile.ZIP_STORED) as bundle:
+        bundle.writestr("extra/photo.jpg", jpeg_bytes(seed=7))
+        bundle.writestr("extra/padding.bin", os.urandom(RESUMABLE_BYTES + MB // 2))
     manifest = work / "cookies.manifest"
     manifest.write_text("\n".join(lines) + "\n")
-    return [*files, broken], manifest
+    return [*files, broken, big], manifest
 
 
 def _api_setup(base_url: str) -> str:
@@ -131,9 +139,12 @@ def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     with running_portal(env, work / "portal.log", timeout_s=180) as base_url, sync_playwright() as playwright:
         usecase_id = _api_setup(base_url)
         browser = playwright.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_ARGS)
+        # The server answers slowly on a busy test machine: wait as long for text as for clicks.
+        expect.set_options(timeout=UI_TIMEOUT_MS)
         try:
             yield Site(base_url, usecase_id, browser, work, shots)
         finally:
+            expect.set_options(timeout=5_000)  # Playwright's default, for the other modules
             browser.close()
             print(f"\nscreenshots: {shots}")
 
@@ -162,11 +173,13 @@ def test_data_scientist_uploads_browses_builds_a_version_and_exports(site: Site)
         )
         rows = page.get_by_test_id("upload-row")
         expect(rows).to_have_count(len(files))
-        expect(page.locator("[data-testid=upload-row][data-state=done]")).to_have_count(len(files))
+        done = page.locator("[data-testid=upload-row][data-state=done]")
+        expect(done).to_have_count(len(files), timeout=120_000)
         expect(rows.filter(has_text="normal-1.jpg")).to_contain_text("stored")
         broken = rows.filter(has_text="broken.jpg")
         expect(broken).to_contain_text("refused")
         expect(broken.get_by_role("progressbar")).to_have_count(0)  # an error result replaces the bar
+        expect(rows.filter(has_text="big-archive.zip")).to_contain_text("1 of 2 images stored")
         _look(page, site, "data-uploaded")
 
         page.get_by_test_id("folder").filter(has_text="cookies").click()
@@ -262,3 +275,16 @@ def test_viewer_sees_no_mutating_buttons_and_the_api_refuses(site: Site) -> None
         assert upload.status_code == 403, upload.text
         made = http.post(f"{base}/datasets", json={"name": "nope"}, headers=headers)
         assert made.status_code == 403, made.text
+
+
+def test_the_big_archive_went_through_the_resumable_upload(site: Site) -> None:
+    """The audit log of the first test's uploads: the archive came in chunks, then was finished."""
+    with httpx.Client(base_url=site.base_url, timeout=30) as http:
+        token = http.post("/api/v1/auth/login", json={"username": "root", "password": PASSWORD}).json()
+        headers = {"Authorization": f"Bearer {token['access_token']}"}
+        audit = f"/api/v1/usecases/{site.usecase_id}/audit"
+        finished = http.get(audit, params={"action": "data.upload_finish"}, headers=headers)
+        assert finished.status_code == 200, finished.text
+        assert len(finished.json()["items"]) == 1
+        chunks = http.get(audit, params={"action": "data.upload_chunk"}, headers=headers).json()["items"]
+        assert chunks and all(c["outcome"] == "success" for c in chunks)
