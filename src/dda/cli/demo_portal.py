@@ -173,7 +173,7 @@ def deploy(
     until it completes."""
     base = f"/api/v1/usecases/{usecase_id}/deployments"
     for earlier in client.http.json("GET", base, params={"status": "completed", "limit": 100})["items"]:
-        if earlier["target_value"] == device_id and [i.get("package_key") for i in earlier["items"]] == [
+        if earlier["target_value"] == device_id and [i.get("package") for i in earlier["items"]] == [
             package_key
         ]:
             return dict(earlier)
