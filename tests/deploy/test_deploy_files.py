@@ -31,6 +31,7 @@ UNITS = ("dda-portal.service", "dda-worker.service", "dda-station.service")
 INSTALLED_DDA = "/opt/dda/venv/bin/dda"
 DDA = [sys.executable, "-c", "from dda.cli.main import main; main()"]
 PASSWORD = "Deploy-test-9-horse"
+HTTP = httpx.Client(timeout=120)  # argon2 logins and cold imports are slow on a loaded machine
 
 
 def unit(name: str) -> configparser.RawConfigParser:
@@ -155,7 +156,7 @@ def _wait_http(url: str, process: subprocess.Popen[bytes], log: Path, timeout_s:
 def _publishing_job(url: str, headers: dict[str, str], env: dict[str, str]) -> dict[str, Any]:
     """A use case and a publishing job for a package placed in its store (the job's input as the
     packaging job would leave it); the worker's share is to run it."""
-    usecase = httpx.post(f"{url}/api/v1/usecases", json={"name": "deploy-check"}, headers=headers).json()
+    usecase = HTTP.post(f"{url}/api/v1/usecases", json={"name": "deploy-check"}, headers=headers).json()
     key = "packages/model-deploy-x86_64-cpu/1.0.0/model-deploy-x86_64-cpu-1.0.0.tar.gz"
     _put_object(env, usecase["id"], key)
     package = {
@@ -174,7 +175,7 @@ def _publishing_job(url: str, headers: dict[str, str], env: dict[str, str]) -> d
             "packages": [package],
         },
     }
-    response = httpx.post(f"{url}/api/v1/usecases/{usecase['id']}/jobs", json=body, headers=headers)
+    response = HTTP.post(f"{url}/api/v1/usecases/{usecase['id']}/jobs", json=body, headers=headers)
     assert response.status_code == 201, response.text
     return {"usecase_id": usecase["id"], **response.json()}
 
@@ -237,14 +238,14 @@ def test_unit_commands_run_the_portal_a_celery_worker_and_a_station(
     try:
         url = f"http://127.0.0.1:{port}"
         _wait_http(url + "/api/v1/health", processes[0], tmp_path / "portal.log")
-        token = httpx.post(
+        token = HTTP.post(
             url + "/api/v1/auth/login", json={"username": "admin", "password": PASSWORD}
         ).json()
         headers = {"Authorization": f"Bearer {token['access_token']}"}
         job = _publishing_job(url, headers, env)
         deadline = time.monotonic() + 240
         while (
-            state := httpx.get(
+            state := HTTP.get(
                 f"{url}/api/v1/usecases/{job['usecase_id']}/jobs/{job['id']}", headers=headers
             ).json()
         )["status"] not in ("succeeded", "failed"):
@@ -252,7 +253,7 @@ def test_unit_commands_run_the_portal_a_celery_worker_and_a_station(
             time.sleep(0.5)
         assert state["status"] == "succeeded", (state["error"], (tmp_path / "worker.log").read_text()[-3000:])
         assert state["worker"].startswith("celery:")
-        components = httpx.get(
+        components = HTTP.get(
             f"{url}/api/v1/usecases/{job['usecase_id']}/components", headers=headers
         ).json()
         assert [c["name"] for c in components] == ["model-deploy-x86_64-cpu"]

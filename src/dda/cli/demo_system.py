@@ -316,6 +316,9 @@ def run_demo_system(
     epochs: int | None = None,
 ) -> None:
     """`dda demo`: bring the system up, announce it, wait for Ctrl+C, stop it all."""
+    # Ctrl+C even when started in the background of a script (which ignores SIGINT), and SIGTERM
+    # from a service manager, both end in the same clean stop.
+    signal.signal(signal.SIGINT, signal.default_int_handler)
     signal.signal(signal.SIGTERM, _sigterm_as_interrupt)
     for name in ("httpx", "httpcore"):  # one line per request would bury the progress
         logging.getLogger(name).setLevel(logging.WARNING)
