@@ -98,10 +98,13 @@ def _check_system(run: DemoRun, logins: dict[str, str]) -> dict[str, Any]:
         usecase = client.usecases.find("Demo cookies")
         devices = client.http.json("GET", f"/api/v1/usecases/{usecase.id}/devices")["items"]
         assert [(d["name"], d["status"]) for d in devices] == [("demo-station", "online")]
-        deployments = client.http.json("GET", f"/api/v1/usecases/{usecase.id}/deployments")["items"]
-        assert deployments[0]["status"] == "completed"
-        assert [d["phase"] for d in deployments[0]["devices"]] == ["healthy"]
-        item = deployments[0]["items"][0]
+        base = f"/api/v1/usecases/{usecase.id}/deployments"
+        newest = client.http.json("GET", base)["items"][0]
+        deployment = client.http.json("GET", f"{base}/{newest['id']}")  # with its devices
+        assert deployment["status"] == "completed"
+        phases = [(d["device_name"], d["phase"]) for d in deployment["devices"]]
+        assert phases == [("demo-station", "healthy")]
+        item = deployment["items"][0]
         jobs = client.jobs.list(usecase.id, type="training")
     station = httpx.Client(base_url=f"http://127.0.0.1:{run.station_port}", timeout=60)
     token = station.post("/api/v1/auth/login", json={"username": "admin", "password": logins["station"]})
