@@ -51,8 +51,8 @@ def _alive(pid: int) -> bool:
 
 
 class DemoRun:
-    def __init__(self, data_dir: Path, name: str) -> None:
-        self.portal_port, self.station_port = free_port(), free_port()
+    def __init__(self, data_dir: Path, name: str, ports: tuple[int, int] | None = None) -> None:
+        self.portal_port, self.station_port = ports or (free_port(), free_port())
         self.out = data_dir / f"{name}.out"
         env = {k: v for k, v in os.environ.items() if not k.startswith("DDA_")}
         env["DDA_DATA_DIR"] = str(data_dir)
@@ -128,7 +128,7 @@ def test_make_run_brings_up_the_whole_system_and_reuses_its_model(tmp_path: Path
         assert len(seen["training_jobs"]) == 1
     finally:
         first.interrupt()
-    second = DemoRun(tmp_path, "second")
+    second = DemoRun(tmp_path, "second", (first.portal_port, first.station_port))  # `make run` again
     try:
         second.wait_ready(600)
         assert "reusing model demo-cookies v1" in second.text()

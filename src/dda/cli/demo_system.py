@@ -227,7 +227,7 @@ class DemoSystem:
 
     def start_station(self, client: Any, usecase_id: str) -> str:
         env = self.env(self.paths.station, DDA_STATION__AGENT_INTERVAL_S=AGENT_INTERVAL_S)
-        if not self.paths.enrolled.is_file():
+        if self.enrolled_portal() != self.endpoints.portal:  # first run, or the portal moved ports
             with self.progress.step("enrolling the station to the portal"):
                 token = demo_portal.enrollment_token(client, usecase_id)
                 run_once(["station", "enroll", self.endpoints.portal, token], env, self.station.log)
@@ -249,6 +249,14 @@ class DemoSystem:
             self.station.wait_http("/api/v1/health")
             demo_portal.wait_online(client, usecase_id, device_id)
         return device_id
+
+    def enrolled_portal(self) -> str | None:
+        """The portal URL the station enrolled with (None before its first enrollment)."""
+        import json
+
+        if not self.paths.enrolled.is_file():
+            return None
+        return str(json.loads(self.paths.enrolled.read_text()).get("portal_url", ""))
 
     def inspect(self, model: str, version: str) -> dict[str, Any]:
         station = StationApi(self.endpoints.station)
