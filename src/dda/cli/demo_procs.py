@@ -74,6 +74,8 @@ def child_env(data_dir: Path, secret_key: str, weights_dir: Path, **extra: str) 
 
 def check_port_free(host: str, port: int, option: str) -> None:
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
+        # as the servers bind: connections of a previous run in TIME_WAIT do not make it busy
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         try:
             sock.bind((host, port))
         except OSError as exc:
