@@ -9,7 +9,8 @@ WEB_STAMP := web/dist/.built
 
 .PHONY: run test lint web web-test bench clean services
 
-# The demo: synthetic data -> small model (reused on later runs) -> station with a live synthetic camera.
+# The demo: the whole system (portal + enrolled station; model trained by a portal job, reused on
+# later runs, deployed to the station; its synthetic camera inspecting). See docs/deploy.md for production.
 run: $(STAMP) web
 	$(BIN)/dda demo
 
@@ -42,7 +43,7 @@ bench: $(STAMP) web
 	$(BIN)/python bench/bench_training.py
 	$(BIN)/python bench/bench_quality.py
 	$(BIN)/python bench/bench_demo_model.py
-	$(BIN)/dda demo --no-serve
+	$(BIN)/dda demo --station-only --no-serve
 	$(BIN)/python bench/bench_station.py
 	$(BIN)/python bench/bench_portal_auth.py
 	$(BIN)/python bench/bench_portal_audit.py

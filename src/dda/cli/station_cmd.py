@@ -117,23 +117,38 @@ def demo(
     ] = None,
     port: Annotated[int | None, typer.Option(help="Port (default: settings station.port, 5000)")] = None,
     images: Annotated[
-        int | None, typer.Option(min=4, help="Synthetic training images (default: the demo recipe's, 120)")
+        int | None, typer.Option(min=4, help="Synthetic training images (default: 80; --station-only: 120)")
     ] = None,
     epochs: Annotated[
-        int | None, typer.Option(min=1, help="Training epochs (default: the demo recipe's, 15)")
+        int | None, typer.Option(min=1, help="Training epochs at most (default: 8; --station-only: 15)")
     ] = None,
     fps: Annotated[float, typer.Option(help="Frame rate of the synthetic camera")] = 5.0,
     serve_station: Annotated[
-        bool, typer.Option("--serve/--no-serve", help="Start the station at the end")
+        bool, typer.Option("--serve/--no-serve", help="Keep running at the end (until Ctrl+C)")
     ] = True,
+    station_only: Annotated[
+        bool, typer.Option("--station-only", help="Only a station with a locally trained model (no portal)")
+    ] = False,
+    portal_port: Annotated[
+        int | None, typer.Option(help="The portal's port (default: settings portal.port, 8000)")
+    ] = None,
 ) -> None:
-    """The demo (`make run`): train a small model on synthetic cookies (or reuse the last one), install
-    it, and run the station with a synthetic camera workflow running continuously."""
+    """The demo (`make run`): the whole system on this machine. A portal and a station enrolled to it;
+    the synthetic dataset registered, a model trained by a portal job (reused on later runs),
+    compiled, packaged, published and deployed to the station, whose synthetic camera inspects with
+    it. `--station-only`: the station alone, with a model trained and installed locally."""
     import logging
 
+    settings = get_settings()
+    if not station_only:
+        from dda.cli.demo_system import Endpoints, run_demo_system
+
+        station_port = port or settings.station.port
+        endpoints = Endpoints(host or "127.0.0.1", portal_port or settings.portal.port, station_port)
+        run_demo_system(settings, endpoints, fps, serve=serve_station, images=images, epochs=epochs)
+        return
     from dda.station.demo import SYNTHETIC_ONLY, demo_settings, prepare
 
-    settings = get_settings()
     user, password = prepare(settings, images=images, epochs=epochs, fps=fps)
     bind_host, bind_port = host or settings.station.host, port or settings.station.port
 
