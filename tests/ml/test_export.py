@@ -254,3 +254,24 @@ def test_gate_forgives_only_flips_that_rounding_explains() -> None:
     )
     assert not real_flip.passed
     assert any(f.startswith("verdict_agreement") for f in real_flip.failures)
+
+
+def test_gate_measures_probability_flips_in_logits_as_the_runtime_sees_them() -> None:
+    """Near 0 an absolute tolerance forgave every flip (0.0004 -> 0.0075 at a threshold of 0.0007):
+    the gate then reported full agreement while the runtime's verdicts agreed on half the images."""
+    from dda.ml.export.parity import run_parity
+
+    _, config = tiny_model("classification")
+    config = {**config, "threshold": 0.0007}
+    golden = synthetic_image_set(count=4)
+    report = run_parity(
+        _fixed_runner(0.0004), _fixed_runner(0.0075), golden, config, target="x86_64-cpu", precision="int8"
+    )
+    assert not report.passed and report.metrics["borderline_flips"] == 0
+    assert report.metrics["verdict_agreement"] == report.metrics["verdict_agreement_exact"] == 0.0
+    on_the_line = run_parity(
+        _fixed_runner(0.000702), _fixed_runner(0.000698), golden, config,
+        target="x86_64-cpu", precision="int8",
+    )  # fmt: skip
+    assert on_the_line.passed and on_the_line.metrics["borderline_flips"] == len(golden)
+    assert on_the_line.metrics["verdict_agreement_exact"] == 0.0

@@ -10,6 +10,7 @@ may drift within looser bounds. The report is written whether the gate passes or
 from __future__ import annotations
 
 import json
+import math
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
@@ -137,20 +138,40 @@ class _Collected:
     seconds: dict[str, float] = field(default_factory=lambda: {"reference": 0.0, "exported": 0.0})
 
 
-def _is_borderline_flip(ref: Decision, out: Decision, tolerance: float) -> bool:
+def _verdict_space(value: float, model_type: str) -> float:
+    """A score on the scale where the gate's tolerance means "rounding": probabilities (every
+    model type but anomaly) as logits, anomaly scores (normalised distances) as they are.
+
+    On probabilities an absolute tolerance says nothing near 0 or 1: with a threshold of 0.0007
+    (a budget threshold under well-separated normals) a 0.15 band covered every normal image,
+    so real INT8 flips (0.0004 -> 0.0075, a factor of 19) passed as "rounding" and the gate
+    reported full agreement while the runtime's verdicts agreed on 8 of 16 images. In logits
+    the same drift is 2.9, far outside the band.
+    """
+    if model_type == "anomaly":
+        return value
+    p = min(max(value, 1e-7), 1.0 - 1e-7)
+    return math.log(p / (1.0 - p))
+
+
+def _is_borderline_flip(ref: Decision, out: Decision, tolerance: float, model_type: str) -> bool:
     """A verdict flip that numeric noise within the gate's own tolerance explains.
 
     When the reference score sits within ``tolerance`` of the threshold, rounding in the
     exported graph may cross it; the numeric checks already bound that drift, so such a flip
-    says nothing about a broken export. It is still listed per image in the report.
+    says nothing about a broken export. It is still listed per image in the report, and
+    ``verdict_agreement_exact`` counts it as the disagreement the runtime will show.
+    Margin and drift are measured in :func:`_verdict_space`.
     """
     if ref.anomalous == out.anomalous:
         return False
-    margin = abs(ref.anomaly_score - ref.threshold)
-    drift = abs(ref.anomaly_score - out.anomaly_score)
-    return margin <= tolerance * max(1.0, abs(ref.threshold)) and drift <= tolerance * max(
-        1.0, abs(ref.anomaly_score)
-    )
+    score = _verdict_space(ref.anomaly_score, model_type)
+    threshold = _verdict_space(ref.threshold, model_type)
+    margin = abs(score - threshold)
+    drift = abs(score - _verdict_space(out.anomaly_score, model_type))
+    if model_type != "anomaly":  # logits: an absolute band (scaling by |logit| would widen it again)
+        return margin <= tolerance and drift <= tolerance
+    return margin <= tolerance * max(1.0, abs(threshold)) and drift <= tolerance * max(1.0, abs(score))
 
 
 def _collect(
@@ -180,7 +201,7 @@ def _collect(
         d_ref, d_out = decide(ref, post), decide(out, post)
         got.ref_scores.append(d_ref.ranking_score)
         got.out_scores.append(d_out.ranking_score)
-        borderline = _is_borderline_flip(d_ref, d_out, tolerance)
+        borderline = _is_borderline_flip(d_ref, d_out, tolerance, post.model_type)
         got.borderline += borderline
         got.agree.append(d_ref.anomalous == d_out.anomalous or borderline)
         got.per_image.append(
@@ -238,6 +259,8 @@ def run_parity(
     metrics = _diff_metrics(got)
     n = len(golden.images)
     metrics["verdict_agreement"] = sum(got.agree) / n
+    # what the runtime shows: borderline flips are disagreements there
+    metrics["verdict_agreement_exact"] = (sum(got.agree) - got.borderline) / n
     metrics["borderline_flips"] = float(got.borderline)
     metrics["reference_ms_per_image"] = 1000.0 * got.seconds["reference"] / n
     metrics["exported_ms_per_image"] = 1000.0 * got.seconds["exported"] / n
