@@ -26,6 +26,7 @@ import tempfile
 import time
 import uuid
 from pathlib import Path
+from typing import Any
 
 import httpx
 from cryptography.hazmat.primitives import serialization
@@ -93,7 +94,7 @@ def presign(
 
 async def load(
     url: str, path: str, body: bytes, signed: list[dict[str, str]], rate: float, seconds: float
-) -> dict:
+) -> dict[str, Any]:
     """Open loop: requests go out at ``rate`` whatever the answers (as devices' timers do)."""
     latencies: list[float] = []
     first_error: list[str] = []
@@ -179,7 +180,7 @@ def stop_portal(server: subprocess.Popen[bytes]) -> None:
         server.wait(10)
 
 
-def line(label: str, what: str, devices: int, interval: float, result: dict) -> str:
+def line(label: str, what: str, devices: int, interval: float, result: dict[str, Any]) -> str:
     load1, load5, _ = os.getloadavg()
     return (
         f"{label:10s} {what:9s} devices={devices} interval={interval:.0f}s "
