@@ -49,6 +49,7 @@ bench: $(STAMP) web
 	$(BIN)/python bench/bench_portal_audit.py
 	$(BIN)/python bench/bench_portal_data.py
 	$(BIN)/python bench/bench_portal_ui.py
+	$(BIN)/python bench/bench_labeling_ui.py
 
 clean:
 	rm -rf $(VENV) web/node_modules web/dist .pytest_cache .mypy_cache .ruff_cache
