@@ -44,6 +44,7 @@ def test_download_resumes_and_uploads_are_exactly_once(portal_process: PortalPro
     )
     station = build_station(settings)
     seed_defaults(station)
+    station.store.start()  # opens the result journal, as start_station does
     token = portal.api("POST", "/devices/enrollment-tokens", json={"device_name": "far-away"})
     proxy.enabled = False
     enroll(station.paths, proxy.url, token["token"])
@@ -104,4 +105,5 @@ def test_download_resumes_and_uploads_are_exactly_once(portal_process: PortalPro
         proxy.close()
         agent.teardown()
         station.workflows.shutdown()
+        station.store.close()
         station.engine.dispose()

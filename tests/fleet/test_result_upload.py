@@ -33,6 +33,7 @@ def test_results_upload_idempotently_and_resume_after_an_outage(
     )
     station = build_station(settings)
     seed_defaults(station)
+    station.store.start()  # opens the result journal, as start_station does
     token = portal.api("POST", "/devices/enrollment-tokens", json={"device_name": "cam-1"})
     identity = enroll(station.paths, portal.url, token["token"])
     agent = Agent.for_station(station)
@@ -123,6 +124,7 @@ def test_results_upload_idempotently_and_resume_after_an_outage(
     finally:
         agent.teardown()
         station.workflows.shutdown()
+        station.store.close()
         station.engine.dispose()
 
 

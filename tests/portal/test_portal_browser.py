@@ -258,7 +258,7 @@ def test_operator_enrolls_a_station_and_deploys_to_its_group(tmp_path: Path) -> 
             page.get_by_test_id("deployment-create").click()
             page.get_by_label("Deployment name").fill("first rollout")
             _choose(page, "deployment-target", "line")
-            page.get_by_role("dialog").locator("textarea").fill('{"note": "first rollout"}')
+            page.get_by_role("dialog").locator("textarea").fill('{"version": "first-rollout"}')
             page.get_by_test_id("deployment-save").click()
             expect(page.get_by_role("heading", name="first rollout")).to_be_visible()
             expect(page.get_by_role("link", name="line-1")).to_be_visible()

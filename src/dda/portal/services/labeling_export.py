@@ -6,7 +6,6 @@ new dataset version; plus model pre-labels offered as editable starting annotati
 from __future__ import annotations
 
 import base64
-import importlib
 import io
 import re
 import tempfile
@@ -25,7 +24,7 @@ from dda.formats.masks import save_class_mask
 from dda.formats.writers import write_groundtruth_manifest
 from dda.portal.context import Portal
 from dda.portal.db import LabelingJob, LabelingTask
-from dda.portal.services import labeling, storage
+from dda.portal.services import datasets, labeling, registry, storage
 from dda.portal.services import usecases as usecases_service
 
 MANIFEST = "output.manifest"
@@ -75,7 +74,7 @@ def _dataset(job: LabelingJob, samples: list[Sample]) -> Dataset:
 def complete(
     session: Session, portal: Portal, job: LabelingJob, dataset_name: str | None, partial: bool
 ) -> dict[str, Any]:
-    """Write the output manifest and, where the portal has datasets, a new dataset version."""
+    """Write the output manifest and a new dataset version from it."""
     labeling._open(job)
     tasks = list(
         session.scalars(
@@ -118,13 +117,7 @@ def complete(
     return job.output
 
 
-def _dataset_version(
-    session: Session, portal: Portal, job: LabelingJob, name: str, manifest: Path
-) -> str | None:
-    try:
-        datasets = importlib.import_module("dda.portal.services.datasets")
-    except ModuleNotFoundError:
-        return None  # the output manifest in the store is the result
+def _dataset_version(session: Session, portal: Portal, job: LabelingJob, name: str, manifest: Path) -> str:
     version = datasets.create_version_from_manifest(
         session, portal, job.usecase_id, name, manifest, source=f"labeling:{job.id}"
     )
@@ -157,10 +150,6 @@ def _model_file(session: Session, portal: Portal, job: LabelingJob, store: Any, 
                 "the pre-label model is not in the use case's store", hint="check the reference"
             )
         return Path(store.get_file(ref["artifact_key"], tmp / "model.tar.gz"))
-    try:
-        registry = importlib.import_module("dda.portal.services.registry")
-    except ModuleNotFoundError as exc:
-        raise InvalidInput("this portal has no model registry", hint="give an artifact_key") from exc
     path: Path = registry.fetch_artifact(session, portal, job.usecase_id, str(ref.get("version_id")), tmp)
     return path
 
@@ -174,9 +163,48 @@ def _guess(job: LabelingJob, prediction: Any) -> dict[str, Any]:
             else labels[0 if prediction.verdict == "normal" else -1]
         )
         return {"label": guess}
+    if job.task_type in ("bounding_box", "polygon") and prediction.mask is not None:
+        return _region_guess(job, prediction.mask)
     if job.task_type == "mask" and prediction.mask is not None:
         ids = np.clip(prediction.mask, 0, len(labels)).astype(np.uint8)
         buffer = io.BytesIO()
         Image.fromarray(ids, mode="L").save(buffer, format="PNG")
         return {"mask_png": base64.b64encode(buffer.getvalue()).decode()}
     return {}
+
+
+MIN_REGION_PIXELS = 4  # smaller predicted specks are noise, not a starting annotation
+MAX_PRELABEL_REGIONS = 100
+
+
+def _region_guess(job: LabelingJob, mask: np.ndarray) -> dict[str, Any]:
+    """One box (or a rectangle polygon, to be refined by the labeler) around each connected region
+    of the model's predicted defect mask. A mask class id i names the job's label i (1-based);
+    ids beyond the job's labels take its first label."""
+    from dda.formats.convert import connected_regions
+
+    labels = job.labels
+    boxes: list[dict[str, Any]] = []
+    for class_id in sorted(int(c) for c in np.unique(mask) if c):
+        label = labels[class_id - 1] if class_id <= len(labels) else labels[0]
+        for (x0, y0, x1, y1), count in connected_regions(mask == class_id):
+            if count >= MIN_REGION_PIXELS:
+                boxes.append(
+                    {"label": label, "left": x0, "top": y0, "width": x1 - x0 + 1, "height": y1 - y0 + 1}
+                )
+    boxes = boxes[:MAX_PRELABEL_REGIONS]
+    if job.task_type == "bounding_box":
+        return {"boxes": boxes}
+    polygons = [
+        {
+            "label": b["label"],
+            "points": [
+                [b["left"], b["top"]],
+                [b["left"] + b["width"] - 1, b["top"]],
+                [b["left"] + b["width"] - 1, b["top"] + b["height"] - 1],
+                [b["left"], b["top"] + b["height"] - 1],
+            ],
+        }
+        for b in boxes
+    ]
+    return {"polygons": polygons}

@@ -100,8 +100,8 @@ function CreateDialog({ usecaseId, onClose, onCreated }: { usecaseId: string; on
         </FormField>
       </SpaceBetween>
       <PackagePicker usecaseId={usecaseId} selected={packages} onChange={setPackages} />
-      <FormField label="Station configuration (optional)" description="A JSON object the stations apply with the packages.">
-        <Textarea value={configText} onChange={({ detail }) => setConfigText(detail.value)} rows={3} ariaLabel="Station configuration as JSON" placeholder='{"key": "value"}' />
+      <FormField label="Station configuration (optional)" description="A station configuration document (version, sources, workflows; see docs/fleet.md) the stations validate and apply with the packages, or roll back.">
+        <Textarea value={configText} onChange={({ detail }) => setConfigText(detail.value)} rows={3} ariaLabel="Station configuration as JSON" placeholder='{"version": "line-2026-12", "sources": [], "workflows": []}' />
       </FormField>
       <FormField label="Waves" description='Devices per wave: counts or percentages, e.g. "1, 50%, 100%".'>
         <Input value={waves} onChange={({ detail }) => setWaves(detail.value)} ariaLabel="Waves" />
