@@ -14,8 +14,12 @@ WEB_STAMP := web/dist/.built
 run: $(STAMP) web
 	$(BIN)/dda demo
 
+# Two pytest workers, one test file each at a time (module fixtures stay in one process): most
+# tests wait on servers, browsers and subprocesses, so two workers on two cores took 22.5 min
+# for what one worker would need ~35 (the last serial CI run took 25 min with ~10 fewer heavy tests).
+# Every test keeps its own ports, databases and queue names.
 test: $(STAMP) web services lint web-test
-	$(BIN)/pytest
+	$(BIN)/pytest -n 2 --dist loadfile
 
 web-test: web
 	cd web && npm test --silent

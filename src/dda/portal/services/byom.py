@@ -19,7 +19,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session
 
-from dda.core.errors import NotFound, Unavailable
+from dda.core.errors import NotFound
 from dda.portal.context import Portal
 from dda.portal.db import ModelVersion
 from dda.portal.services import registry
@@ -69,17 +69,10 @@ def evaluate_on_dataset(
     session: Session, portal: Portal, usecase_id: str, artifact: Path, dataset_version_id: str, work: Path
 ) -> dict[str, Any]:
     """Metrics of an artifact on a dataset version of the use case (dda.ml evaluation)."""
-    import importlib
-
-    try:  # the data area's contract (dda.portal.services.datasets.materialize_version)
-        datasets = importlib.import_module("dda.portal.services.datasets")
-    except ImportError as exc:
-        raise Unavailable(
-            "dataset versions are not available in this portal build", hint="import without a dataset"
-        ) from exc
     from dda.formats.loader import load_dataset
     from dda.ml.artifact import load_artifact
     from dda.ml.training.evaluate import evaluate_model
+    from dda.portal.services import datasets
 
     manifest = datasets.materialize_version(session, portal, usecase_id, dataset_version_id, work / "data")
     return evaluate_model(load_artifact(artifact), load_dataset(manifest), progress=False)

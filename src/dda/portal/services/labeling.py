@@ -73,18 +73,12 @@ def _import_version(
     session: Session, portal: Portal, usecase_id: str, job_id: str, version_id: str, store: Any
 ) -> list[str]:
     """A dataset version's images, copied under labels/<job>/source/ for the labelers."""
-    import importlib
     import tempfile
     from pathlib import Path
 
     from dda.formats.loader import load_dataset
+    from dda.portal.services import datasets
 
-    try:
-        datasets = importlib.import_module("dda.portal.services.datasets")
-    except ModuleNotFoundError as exc:
-        raise InvalidInput(
-            "this portal has no dataset versions", hint="label a store folder instead"
-        ) from exc
     with tempfile.TemporaryDirectory(prefix="dda-labeling-") as tmp:
         manifest = datasets.materialize_version(session, portal, usecase_id, version_id, Path(tmp))
         keys = []
