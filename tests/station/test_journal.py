@@ -5,6 +5,8 @@ do not. A power cut cannot be pulled here: the test removes what the page cache 
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
@@ -126,3 +128,37 @@ def test_result_rows_skip_the_per_commit_fsync_and_everything_else_keeps_it(
     with sessions() as session:
         assert session.execute(text("PRAGMA synchronous")).scalar() == {"FULL": 2, "NORMAL": 1}[mode]
     station.engine.dispose()
+
+
+def _other_process_count(database: Path) -> int:
+    """Rows another process sees (its connection closes at the end, as any reader's does)."""
+    code = (
+        "import sqlite3, sys; c = sqlite3.connect(sys.argv[1]); "
+        "print(c.execute('SELECT count(*) FROM inference_results').fetchone()[0]); c.close()"
+    )
+    out = subprocess.run(
+        [sys.executable, "-c", code, str(database)], capture_output=True, text=True, check=True
+    )
+    return int(out.stdout)
+
+
+def test_syncing_the_database_keeps_its_commits_visible_to_other_processes(
+    station_settings: Settings,
+) -> None:
+    """The checkpoint fsyncs the SQLite files without closing a descriptor of them while the
+    station runs: a close() drops the process's SQLite locks, and another process's reader then
+    deleted the WAL the station went on committing into (its commits seen by nobody else)."""
+    station = build_station(station_settings)
+    store = station.store
+    store.start()  # recover() syncs the database files
+    try:
+        store.save_results([_pending(10)])
+        store.writes.checkpoint()
+        database = Path(station.engine.url.database or "")
+        assert _other_process_count(database) == 1
+        store.save_results([_pending(20)])
+        assert database.with_name(database.name + "-wal").exists()
+        assert _other_process_count(database) == 2
+    finally:
+        station.engine.dispose()
+        store.close()

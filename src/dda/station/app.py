@@ -70,9 +70,9 @@ def start_station(settings: Settings, loader: Loader = default_loader) -> Statio
 def stop_station(station: Station) -> None:
     station.history.stop()
     station.workflows.shutdown()
-    station.store.close()
     station.registry.close()
     station.engine.dispose()
+    station.store.close()  # after the engine: it lets go of the database files last (journaled.py)
 
 
 def create_app(

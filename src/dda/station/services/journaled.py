@@ -115,6 +115,14 @@ def _sync_paths(paths: Iterable[Path]) -> None:
         pass
 
 
+def _same_file(fd: int, path: Path) -> bool:
+    try:
+        held, current = os.fstat(fd), os.stat(path)
+    except FileNotFoundError:
+        return False
+    return (held.st_dev, held.st_ino) == (current.st_dev, current.st_ino)
+
+
 class JournaledWrites:
     def __init__(
         self,
@@ -130,6 +138,7 @@ class JournaledWrites:
         self.sessions = sessions  # synchronous=FULL: recovery
         self.fast_sessions = fast_sessions  # synchronous=NORMAL: rows the journal covers
         self.database_files = list(database_files)
+        self._database_fds: dict[Path, int] = {}  # held open until close(): see _sync_database
         self.interval_s = interval_s
         self._write_lock = threading.Lock()  # ids, journal order and row order agree
         self._checkpoint_lock = threading.Lock()
@@ -150,7 +159,8 @@ class JournaledWrites:
             for group in groups:
                 for item in group:
                     restored += self._restore(session, item)
-        _sync_paths(self._unsynced | set(self.database_files))
+        _sync_paths(self._unsynced)
+        self._sync_database()
         self._unsynced.clear()
         if restored:
             log.warning("restored results from the journal after an interruption", count=restored)
@@ -189,6 +199,34 @@ class JournaledWrites:
         fast_engine = self.fast_sessions.kw.get("bind")
         if fast_engine is not None and fast_engine is not self.sessions.kw.get("bind"):
             fast_engine.dispose()
+        # Last: closing these drops this process's SQLite locks (see _sync_database), so the
+        # station's own engine is disposed before this (stop_station).
+        for fd in self._database_fds.values():
+            os.close(fd)
+        self._database_fds.clear()
+
+    def _sync_database(self) -> None:
+        """fsync the SQLite files (what makes the synchronous=NORMAL commits durable) through
+        descriptors opened once and held until :meth:`close`. Closing *any* descriptor of a file
+        drops every POSIX lock the process holds on it, SQLite's included: another process's
+        closing connection then believes it is the last one, checkpoints the WAL and deletes it,
+        and this station goes on committing into the deleted file, unseen by every other process
+        (https://sqlite.org/howtocorrupt.html#_posix_advisory_locks_canceled_by_a_separate_thread_doing_close_)."""
+        for path in self.database_files:
+            fd = self._database_fds.get(path)
+            if fd is not None and not _same_file(fd, path):
+                # SQLite made that file anew (a WAL is deleted when its last connection closes).
+                # No SQLite lock is held on a file no longer at that path: closing it is safe.
+                os.close(fd)
+                fd = None
+            if fd is None:
+                try:
+                    fd = os.open(path, os.O_RDONLY)
+                except FileNotFoundError:
+                    self._database_fds.pop(path, None)
+                    continue
+                self._database_fds[path] = fd
+            os.fsync(fd)
 
     # ----------------------------------------------------------------------------- the hot path
 
@@ -254,10 +292,11 @@ class JournaledWrites:
                 retiring, self._retiring = self._retiring, []
             if not retiring:
                 return
-            paths: set[Path] = set(self.database_files)
+            paths: set[Path] = set()
             for _, written in retiring:
                 paths |= written
             _sync_paths(paths)
+            self._sync_database()
             for segment, _ in retiring:
                 self.journal.retire(segment)
 
