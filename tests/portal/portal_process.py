@@ -35,6 +35,18 @@ def dda_command(*args: str) -> list[str]:
     return [sys.executable, "-c", "from dda.cli.main import main; main()", *args]
 
 
+def create_admin(env: dict[str, str], password: str, username: str = "root") -> None:
+    """`dda portal create-admin` against the portal data of ``env`` (as an operator would)."""
+    made = subprocess.run(
+        dda_command("portal", "create-admin", username),
+        env={**env, "DDA_ADMIN_PASSWORD": password},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert made.returncode == 0, made.stderr
+
+
 @contextmanager
 def running_portal(env: dict[str, str], log: Path, timeout_s: float = 60.0) -> Iterator[str]:
     """A `dda portal serve` on a free loopback port; yields its base URL once /api/v1/health answers."""

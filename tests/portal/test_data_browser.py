@@ -14,7 +14,6 @@ from __future__ import annotations
 import io
 import json
 import os
-import subprocess
 import zipfile
 from collections.abc import Iterator
 from dataclasses import dataclass
@@ -26,7 +25,7 @@ from playwright.sync_api import Browser, Page, expect, sync_playwright
 
 from tests.portal.conftest import PASSWORD
 from tests.portal.data_support import jpeg_bytes
-from tests.portal.portal_process import dda_command, portal_env, running_portal
+from tests.portal.portal_process import create_admin, portal_env, running_portal
 from tests.portal.test_portal_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -126,14 +125,7 @@ def _api_setup(base_url: str) -> str:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     work = tmp_path_factory.mktemp("data-browser")
     env = portal_env(work / "portal")
-    made = subprocess.run(
-        dda_command("portal", "create-admin", "root"),
-        env={**env, "DDA_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stderr
+    create_admin(env, PASSWORD)
     shots = work / "screenshots"
     shots.mkdir()
     with running_portal(env, work / "portal.log", timeout_s=180) as base_url, sync_playwright() as playwright:

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import io
 import json
-import subprocess
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -27,7 +26,7 @@ from PIL import Image
 from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.portal.conftest import PASSWORD
-from tests.portal.portal_process import dda_command, portal_env, running_portal
+from tests.portal.portal_process import create_admin, portal_env, running_portal
 from tests.portal.test_portal_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -130,14 +129,7 @@ def _setup(url: str) -> tuple[str, dict[str, dict[str, Any]]]:
 def site(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Site]:
     tmp = tmp_path_factory.mktemp("labeling")
     env = portal_env(tmp / "portal")
-    made = subprocess.run(
-        dda_command("portal", "create-admin", "root"),
-        env={**env, "DDA_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stderr
+    create_admin(env, PASSWORD)
     shots = tmp / "screenshots"
     shots.mkdir()
     print(f"\nlabeling screenshots: {shots}")

@@ -12,7 +12,6 @@ mutating button, and the API refuses the Viewer a job (403). Every page passes a
 
 from __future__ import annotations
 
-import subprocess
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -24,7 +23,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from dda.formats.synthetic import generate_synthetic_dataset
 from tests.portal.conftest import PASSWORD
-from tests.portal.portal_process import dda_command, portal_env, running_portal
+from tests.portal.portal_process import create_admin, portal_env, running_portal
 from tests.portal.test_portal_browser import (
     CHROMIUM,
     CHROMIUM_ARGS,
@@ -102,14 +101,7 @@ def ml_portal(tmp_path_factory: pytest.TempPathFactory) -> Iterator[tuple[str, s
     """One `dda portal serve` for the module: (base URL, use case id, screenshot folder)."""
     root = tmp_path_factory.mktemp("ml-portal")
     env = portal_env(root / "portal", **FAST_JOBS)
-    made = subprocess.run(
-        dda_command("portal", "create-admin", "root"),
-        env={**env, "DDA_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stderr
+    create_admin(env, PASSWORD)
     shots = root / "screenshots"
     shots.mkdir()
     with running_portal(env, root / "portal.log", timeout_s=240) as base_url:

@@ -10,7 +10,6 @@ violation) and leaves a screenshot in the test's tmp dir.
 from __future__ import annotations
 
 import base64
-import subprocess
 from pathlib import Path
 from typing import Any
 
@@ -20,7 +19,7 @@ from playwright.sync_api import Page, expect, sync_playwright
 
 from tests.conftest import REPO_ROOT
 from tests.portal.conftest import PASSWORD
-from tests.portal.portal_process import dda_command, portal_env, running_portal
+from tests.portal.portal_process import create_admin, portal_env, running_portal
 
 CHROMIUM = Path("/usr/bin/chromium")
 WEB_DIST = REPO_ROOT / "web" / "dist"
@@ -90,14 +89,7 @@ def _sign_out(page: Page, username: str) -> None:
 
 def test_admin_builds_a_team_and_the_operator_sees_no_admin_actions(tmp_path: Path) -> None:
     env = portal_env(tmp_path / "portal")
-    made = subprocess.run(
-        dda_command("portal", "create-admin", "root"),
-        env={**env, "DDA_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stderr
+    create_admin(env, PASSWORD)
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with running_portal(env, tmp_path / "portal.log") as base_url, sync_playwright() as playwright:
@@ -217,14 +209,7 @@ def _station(base_url: str, command: str) -> None:
 def test_operator_enrolls_a_station_and_deploys_to_its_group(tmp_path: Path) -> None:
     pytest.importorskip("dda.fleet_protocol", reason="the fleet API (devices, deployments) is not merged yet")
     env = portal_env(tmp_path / "portal")
-    made = subprocess.run(
-        dda_command("portal", "create-admin", "root"),
-        env={**env, "DDA_ADMIN_PASSWORD": PASSWORD},
-        capture_output=True,
-        text=True,
-        timeout=120,
-    )
-    assert made.returncode == 0, made.stderr
+    create_admin(env, PASSWORD)
     shots = tmp_path / "screenshots"
     shots.mkdir()
     with running_portal(env, tmp_path / "portal.log") as base_url, sync_playwright() as playwright:
